@@ -44,9 +44,7 @@ class Settings(BaseSettings):
         description="The key file's JSON content itself, for deployments that pass secrets in the environment; "
         "takes precedence over `CANASTA_KEY_FILE`.",
     )
-    import_batch_size: int = Field(
-        5000, ge=100, le=200_000, description="Persons written per import transaction."
-    )
+    import_batch_size: int = Field(5000, ge=100, le=200_000, description="Persons written per import transaction.")
     token_ttl_minutes: int = Field(
         480, ge=1, le=7 * 24 * 60, description="Lifetime of an API token issued by `canasta users token`."
     )
@@ -56,9 +54,7 @@ class Settings(BaseSettings):
         "https://canasta.example/issuer",
         description="Issuer URI written into every card credential (CWT claim 1).",
     )
-    card_validity_days: int = Field(
-        3 * 365, ge=1, le=10 * 365, description="How long a newly issued card stays valid."
-    )
+    card_validity_days: int = Field(3 * 365, ge=1, le=10 * 365, description="How long a newly issued card stays valid.")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,0 +1,1 @@
+"""Cryptography: field encryption, keys, passwords, card credentials."""

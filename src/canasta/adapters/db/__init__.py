@@ -1,0 +1,1 @@
+"""Storage: tables, migrations, repositories, set-based SQL and bulk loading, on SQLite and PostgreSQL."""

@@ -1,0 +1,61 @@
+"""The composition root: the one place where settings become engines, keys and services.
+
+Nothing connects at import time. Entrypoints call :func:`bootstrap` once; tests pass overrides (a fixed clock,
+an engine on a throwaway database) instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import Engine
+
+from canasta.adapters.clock import SystemClock
+from canasta.adapters.crypto.fields import FieldSealer
+from canasta.adapters.crypto.keyfile import KeyMaterial, load_key_material
+from canasta.adapters.db.engine import make_engine
+from canasta.adapters.ids import new_ids
+from canasta.config import Environment, Settings
+from canasta.services.ports import Clock
+
+__all__ = ["Canasta", "bootstrap"]
+
+
+@dataclass(frozen=True, slots=True)
+class Canasta:
+    """Everything a running canasta needs, built once."""
+
+    settings: Settings
+    engine: Engine
+    sealer: FieldSealer
+    clock: Clock
+    new_ids: Callable[[int], list[UUID]]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    keys: KeyMaterial | None = None,
+    clock: Clock | None = None,
+    id_factory: Callable[[int], list[UUID]] | None = None,
+) -> Canasta:
+    """Build canasta from ``settings``; any argument given replaces what settings would make."""
+    if keys is None:
+        keys = load_key_material(
+            key_file=settings.key_file,
+            inline=settings.keys,
+            create_if_missing=settings.environment is Environment.DEVELOPMENT,
+        )
+    return Canasta(
+        settings=settings,
+        engine=engine if engine is not None else make_engine(settings.database_url),
+        sealer=FieldSealer(keys),
+        clock=clock if clock is not None else SystemClock(),
+        new_ids=id_factory if id_factory is not None else new_ids,
+    )

@@ -1,0 +1,109 @@
+"""Errors as ``application/problem+json`` (RFC 9457): the one place where exceptions become HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from canasta.domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProhibitedCategoryError,
+    ValidationError,
+)
+from canasta.domain.privacy import find_prohibited_category
+
+__all__ = ["install_error_handlers", "problem"]
+
+logger = logging.getLogger("canasta.api")
+MEDIA_TYPE = "application/problem+json"
+STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
+    (ProhibitedCategoryError, 422),
+    (ValidationError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PermissionDeniedError, 403),
+    (AuthenticationError, 401),
+)
+TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+          413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
+          500: "Internal Server Error"}  # fmt: skip
+
+
+def problem(status: int, code: str, detail: str, *, field: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://canasta.example/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    status = next((code for kind, code in STATUS_BY_ERROR if isinstance(error, kind)), 400)
+    field = error.fields.get("field")
+    extra = {"category": error.fields["category"]} if isinstance(error, ProhibitedCategoryError) else {}
+    return problem(status, error.code, error.detail, field=field, **extra)
+
+
+async def _request_validation(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = []
+    for item in error.errors():
+        location = _location(tuple(item.get("loc", ())))
+        name = str(item.get("loc", ("",))[-1])
+        if item.get("type") == "extra_forbidden":
+            category = find_prohibited_category(name)
+            if category is not None:
+                return problem(
+                    422,
+                    "prohibited_category",
+                    f"request field {name!r} refers to a prohibited category ({category.label}); canasta never "
+                    "stores, imports, defines, transmits or evaluates it",
+                    field=location,
+                    category=category.label,
+                )
+        # The offending input is left out: it may be personal data.
+        errors.append({"field": location, "code": item.get("type", "invalid"), "message": item.get("msg", "")})
+    first = errors[0]["field"] if errors else None
+    detail = "; ".join(f"{entry['field']}: {entry['message']}" for entry in errors[:5])
+    return problem(422, "invalid_request", detail, field=first, errors=errors)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    return problem(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
+
+
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    # Logged by type only: messages of unexpected errors can carry values from the request.
+    logger.error("unexpected error: %s", type(error).__name__)
+    return problem(500, "internal_error", "an internal error occurred; nothing was committed")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

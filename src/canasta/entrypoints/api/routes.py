@@ -1,0 +1,153 @@
+"""Routes of the registry API. Thin: parse, call a use case, present. No route lists people."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, status
+
+from canasta.adapters.db.users import login
+from canasta.bootstrap import Canasta
+from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep
+from canasta.entrypoints.api.schemas import (
+    Created,
+    Deactivation,
+    HouseholdCreate,
+    HouseholdPublic,
+    HouseholdUpdate,
+    LoginRequest,
+    PersonCreate,
+    PersonPublic,
+    PersonUpdate,
+    Problem,
+    SearchPage,
+    TokenPublic,
+    VersionPublic,
+)
+from canasta.services import registry as use_cases
+
+__all__ = ["router"]
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
+router = APIRouter(responses=PROBLEMS)
+MAX_PAGE = 50
+
+
+@router.get("/health", tags=["service"])
+def health() -> dict[str, str]:
+    """Liveness: answers without a token and reveals nothing."""
+    return {"status": "ok"}
+
+
+@router.post("/auth/token", tags=["service"], response_model=TokenPublic)
+def token(body: LoginRequest, request: Request) -> TokenPublic:
+    """Exchange a name and password for a bearer token."""
+    canasta: Canasta = request.app.state.canasta
+    lifetime = timedelta(minutes=canasta.settings.token_ttl_minutes)
+    with canasta.engine.begin() as connection:
+        issued = login(
+            connection, token_id=canasta.new_ids(1)[0], name=body.name, password=body.password,
+            at=canasta.clock.now(), lifetime=lifetime,
+        )  # fmt: skip
+    return TokenPublic(access_token=issued, expires_in=int(lifetime.total_seconds()))
+
+
+@router.post("/households", status_code=status.HTTP_201_CREATED, tags=["households"])
+def create_household(body: HouseholdCreate, actor: CurrentActor, registry: RegistryDep) -> Created:
+    """Enrol a household with its members."""
+    data = body.model_dump(exclude_unset=True)
+    data["members"] = [member.model_dump(exclude_unset=True) for member in body.members]
+    return Created(id=use_cases.enrol_household(registry, actor, data))
+
+
+@router.get("/households/{household_id}", response_model=HouseholdPublic, tags=["households"])
+def get_household(household_id: UUID, actor: CurrentActor, registry: RegistryDep) -> dict[str, object]:
+    """A household with its members."""
+    return use_cases.read_household(registry, actor, household_id)
+
+
+@router.patch("/households/{household_id}", response_model=HouseholdPublic, tags=["households"])
+def patch_household(
+    household_id: UUID, body: HouseholdUpdate, actor: CurrentActor, registry: RegistryDep
+) -> dict[str, object]:
+    """Correct household fields (send the ``version`` you read; a stale one gets 409)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
+    use_cases.update_household(registry, actor, household_id, body.version, changes, reason=body.reason)
+    return use_cases.read_household(registry, actor, household_id)
+
+
+@router.post("/households/{household_id}/deactivate", response_model=HouseholdPublic, tags=["households"])
+def deactivate_household(
+    household_id: UUID, body: Deactivation, actor: CurrentActor, registry: RegistryDep
+) -> dict[str, object]:
+    """Deactivate a household and its members, with a reason. Nothing is deleted."""
+    use_cases.deactivate(registry, actor, "households", household_id, body.version, reason=body.reason)
+    return use_cases.read_household(registry, actor, household_id)
+
+
+@router.get("/households/{household_id}/versions", response_model=list[VersionPublic], tags=["households"])
+def household_versions(household_id: UUID, actor: CurrentActor, registry: RegistryDep) -> list[dict[str, object]]:
+    """Every earlier version of the household, with who replaced it, when and why."""
+    return use_cases.read_versions(registry, actor, "households", household_id)
+
+
+@router.post("/households/{household_id}/members", status_code=status.HTTP_201_CREATED, tags=["households"])
+def add_member(household_id: UUID, body: PersonCreate, actor: CurrentActor, registry: RegistryDep) -> Created:
+    """Add a person to a household."""
+    data = body.model_dump(exclude_unset=True, exclude={"reason"})
+    return Created(id=use_cases.add_member(registry, actor, household_id, data, reason=body.reason or "new member"))
+
+
+@router.get("/people/search", response_model=SearchPage, tags=["people"])
+def search_people(
+    actor: CurrentActor,
+    registry: RegistryDep,
+    national_id: Annotated[str | None, Query(max_length=40)] = None,
+    name: Annotated[str | None, Query(max_length=200)] = None,
+    birth_date: date | None = None,
+    area_code: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> SearchPage:
+    """Find people by exact national id, or by name and birth date within an area; pages of at most 50."""
+    items = use_cases.search_people(
+        registry, actor, national_id=national_id, name=name, birth_date=birth_date, area_code=area_code,
+        limit=limit + 1, offset=offset,
+    )  # fmt: skip
+    more = len(items) > limit
+    return SearchPage.model_validate(
+        {"items": items[:limit], "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+    )
+
+
+@router.get("/people/{person_id}", response_model=PersonPublic, tags=["people"])
+def get_person(person_id: UUID, actor: CurrentActor, registry: RegistryDep) -> dict[str, object]:
+    """One person."""
+    return use_cases.read_person(registry, actor, person_id)
+
+
+@router.patch("/people/{person_id}", response_model=PersonPublic, tags=["people"])
+def patch_person(person_id: UUID, body: PersonUpdate, actor: CurrentActor, registry: RegistryDep) -> dict[str, object]:
+    """Correct a person's fields (send the ``version`` you read; a stale one gets 409)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"version", "reason"})
+    use_cases.update_person(registry, actor, person_id, body.version, changes, reason=body.reason)
+    return use_cases.read_person(registry, actor, person_id)
+
+
+@router.post("/people/{person_id}/deactivate", response_model=PersonPublic, tags=["people"])
+def deactivate_person(
+    person_id: UUID, body: Deactivation, actor: CurrentActor, registry: RegistryDep
+) -> dict[str, object]:
+    """Deactivate a person, with a reason. Nothing is deleted."""
+    use_cases.deactivate(registry, actor, "people", person_id, body.version, reason=body.reason)
+    return use_cases.read_person(registry, actor, person_id)
+
+
+@router.get("/people/{person_id}/versions", response_model=list[VersionPublic], tags=["people"])
+def person_versions(person_id: UUID, actor: CurrentActor, registry: RegistryDep) -> list[dict[str, object]]:
+    """Every earlier version of the person, with who replaced it, when and why."""
+    return use_cases.read_versions(registry, actor, "people", person_id)

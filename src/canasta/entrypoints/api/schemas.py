@@ -1,0 +1,238 @@
+"""Request and response bodies. Requests refuse unknown fields (never ignore them): ``extra="forbid"``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from canasta.domain.registry import (
+    Difficulty,
+    DwellingType,
+    Employment,
+    RecordStatus,
+    Relationship,
+    Schooling,
+    Sex,
+    Tenure,
+)
+
+__all__ = [
+    "HouseholdCreate",
+    "HouseholdPublic",
+    "HouseholdUpdate",
+    "LoginRequest",
+    "PersonCreate",
+    "PersonMatch",
+    "PersonPublic",
+    "PersonUpdate",
+    "Problem",
+    "SearchPage",
+    "TokenPublic",
+    "VersionPublic",
+]
+
+Reference = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Reason = Annotated[str, Field(min_length=3, max_length=500, description="Why this change is made (kept with it).")]
+CustomValues = dict[str, str | int | bool | None]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonFields(Request):
+    given_name: Name
+    family_name: Name
+    birth_date: date
+    sex: Sex = Field(description="ISO/IEC 5218: 0 not known, 1 male, 2 female, 9 not applicable")
+    relationship: Relationship
+    wg_seeing: Difficulty | None = None
+    wg_hearing: Difficulty | None = None
+    wg_walking: Difficulty | None = None
+    wg_cognition: Difficulty | None = None
+    wg_self_care: Difficulty | None = None
+    wg_communication: Difficulty | None = None
+    schooling: Schooling | None = None
+    employment: Employment | None = None
+    national_id: Annotated[str, Field(max_length=40)] | None = None
+    phone: Annotated[str, Field(max_length=24)] | None = None
+    health_needs: Annotated[str, Field(max_length=500)] | None = None
+    custom: CustomValues | None = None
+
+
+class PersonCreate(PersonFields):
+    """A person to enrol; ``reference`` is the source system's id (one is made when absent)."""
+
+    reference: Reference | None = None
+    reason: Reason | None = None
+
+
+class PersonUpdate(Request):
+    """A correction: only the fields sent change; ``version`` must be the one you read."""
+
+    version: int = Field(ge=1)
+    reason: Reason
+    given_name: Name | None = None
+    family_name: Name | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    relationship: Relationship | None = None
+    wg_seeing: Difficulty | None = None
+    wg_hearing: Difficulty | None = None
+    wg_walking: Difficulty | None = None
+    wg_cognition: Difficulty | None = None
+    wg_self_care: Difficulty | None = None
+    wg_communication: Difficulty | None = None
+    schooling: Schooling | None = None
+    employment: Employment | None = None
+    national_id: Annotated[str, Field(max_length=40)] | None = None
+    phone: Annotated[str, Field(max_length=24)] | None = None
+    health_needs: Annotated[str, Field(max_length=500)] | None = None
+    custom: CustomValues | None = None
+
+
+class HouseholdCreate(Request):
+    """A household to enrol with its members (exactly one head)."""
+
+    reference: Reference | None = None
+    area_code: Annotated[str, Field(min_length=1, max_length=32)]
+    address: Annotated[str, Field(max_length=200)] | None = None
+    monthly_income: int = Field(ge=0, description="Whole household's monthly income in minor units (cents).")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    dwelling_type: DwellingType | None = None
+    tenure: Tenure | None = None
+    assets: list[str] = Field(default_factory=list, max_length=20)
+    land_m2: int | None = Field(None, ge=0)
+    custom: CustomValues | None = None
+    members: list[PersonCreate] = Field(min_length=1, max_length=40)
+
+
+class HouseholdUpdate(Request):
+    """A correction of household fields: only the fields sent change."""
+
+    version: int = Field(ge=1)
+    reason: Reason
+    area_code: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    address: Annotated[str, Field(max_length=200)] | None = None
+    monthly_income: int | None = Field(None, ge=0)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    dwelling_type: DwellingType | None = None
+    tenure: Tenure | None = None
+    assets: list[str] | None = Field(None, max_length=20)
+    land_m2: int | None = Field(None, ge=0)
+    custom: CustomValues | None = None
+
+
+class Deactivation(Request):
+    """Deactivating a record: nothing is deleted; the reason is kept."""
+
+    version: int = Field(ge=1)
+    reason: Reason
+
+
+class PersonPublic(BaseModel):
+    id: UUID
+    household_id: UUID
+    reference: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    sex: int
+    relationship: str
+    wg_seeing: int | None
+    wg_hearing: int | None
+    wg_walking: int | None
+    wg_cognition: int | None
+    wg_self_care: int | None
+    wg_communication: int | None
+    schooling: str | None
+    employment: str | None
+    national_id: str | None
+    phone: str | None
+    health_needs: str | None
+    custom: dict[str, Any] | None
+    status: RecordStatus
+    status_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str
+
+
+class HouseholdPublic(BaseModel):
+    id: UUID
+    reference: str
+    area_code: str
+    address: str | None
+    monthly_income: int
+    currency: str
+    dwelling_type: str | None
+    tenure: str | None
+    assets: list[str]
+    land_m2: int | None
+    custom: dict[str, Any] | None
+    status: RecordStatus
+    status_reason: str | None
+    version: int
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    change_reason: str
+    members: list[PersonPublic]
+
+
+class VersionPublic(BaseModel):
+    version: int
+    replaced_at: datetime
+    replaced_by: str
+    reason: str
+    data: dict[str, Any]
+
+
+class PersonMatch(BaseModel):
+    id: UUID
+    household_id: UUID
+    given_name: str
+    family_name: str
+    birth_date: date
+    area_code: str
+    status: RecordStatus
+
+
+class SearchPage(BaseModel):
+    items: list[PersonMatch]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Created(BaseModel):
+    id: UUID
+
+
+class LoginRequest(Request):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with canasta's stable ``code`` and the offending ``field`` where there is one."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,87 @@
+"""The ``canasta`` command. Errors are turned into messages and exit codes here, and only here.
+
+Exit codes: 0 success; 1 the command ran but achieved nothing useful (e.g. an import with no row imported);
+2 bad input or usage (the message names the field, row or position); 3 not found; 4 conflict; 5 not allowed;
+70 an internal error (the message says so, without a stack trace; ``CANASTA_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from canasta.entrypoints.cli import admin, bench, registry, server, users
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="canasta",
+    help="canasta: a social-protection registry and benefit-card platform. Need, never loyalty.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(admin.init)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.fields_app, name="fields")
+app.add_typer(registry.import_app, name="import")
+app.command()(registry.export)
+app.command()(server.serve)
+app.command()(server.demo)
+app.add_typer(users.users_app, name="users")
+app.command()(bench.bench)
+
+
+def _exit_code(error: Exception) -> int:
+    from canasta.domain.errors import (
+        AuthenticationError,
+        ConflictError,
+        NotFoundError,
+        PermissionDeniedError,
+        ValidationError,
+    )
+
+    for kind, code in (
+        (ValidationError, 2),
+        (NotFoundError, 3),
+        (ConflictError, 4),
+        (PermissionDeniedError, 5),
+        (AuthenticationError, 5),
+    ):
+        if isinstance(error, kind):
+            return code
+    return 1
+
+
+def run() -> None:
+    """Entry point of the ``canasta`` script."""
+    from canasta.domain.errors import DomainError
+
+    try:
+        status = app(standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as usage:
+        usage.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(130)
+    except DomainError as error:
+        sys.stderr.write(f"error [{error.code}]: {error.detail}\n")
+        sys.exit(_exit_code(error))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as error:
+        if os.environ.get("CANASTA_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"internal error ({type(error).__name__}); nothing was committed by the step that failed. "
+            "Run again with CANASTA_DEBUG=1 to see the details.\n"
+        )
+        sys.exit(70)
