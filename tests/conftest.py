@@ -41,3 +41,42 @@ def shared_testdata() -> Path:
             variable="CANASTA_REQUIRE_SHARED_TESTDATA",
         )
     return SHARED_TESTDATA
+
+
+POSTGRES_URL = os.environ.get("CANASTA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    import psycopg
+
+    from canasta.adapters.db.engine import normalise_url
+
+    url = normalise_url(POSTGRES_URL).replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(error).__name__})"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a reachable PostgreSQL server (tests make their own databases on it)."""
+    problem = _postgres_reachable()
+    if problem is not None:
+        missing_dependency(problem, variable="CANASTA_REQUIRE_POSTGRES")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """A fresh, empty database of each kind, dropped afterwards; every storage test runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'canasta.db'}"
+        return
+    server = request.getfixturevalue("postgres_server")
+    from canasta.benchmarks.scratch import empty_database
+
+    with empty_database(server) as url:
+        yield url

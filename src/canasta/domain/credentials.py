@@ -299,6 +299,11 @@ def _claims_to_map(claims: CardClaims) -> dict[int, object]:
 def _require_text(value: object, name: str, *, empty: bool = True) -> str:
     if not isinstance(value, str) or (not empty and not value):
         raise ValidationError(f"{name} must be {'a' if empty else 'a non-empty'} text string", field=name)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(f"{name} is not valid Unicode text", field=name) from exc
     return value
 
 
@@ -355,35 +360,31 @@ def credential_from_map(cwt: object) -> Credential:
     Lenient where it costs nothing (other CWT claims are ignored, a float time is truncated, unknown claim 169
     keys are kept); raises :class:`CredentialRefusedError` with ``MALFORMED_CWT`` or ``MALFORMED_CLAIM169``.
     """
-    if not isinstance(cwt, Mapping):
+    if type(cwt) is not dict and not isinstance(cwt, Mapping):
         raise CredentialRefusedError(Refusal.MALFORMED_CWT, "the payload is not a CWT claims map")
     issuer = cwt.get(_ISS)
-    if not isinstance(issuer, str):
+    if type(issuer) is not str:
         raise CredentialRefusedError(Refusal.MALFORMED_CWT, "iss (1) is missing or not a text string")
     subject = cwt.get(_SUB)
-    if subject is not None and not isinstance(subject, str):
+    if subject is not None and type(subject) is not str:
         raise CredentialRefusedError(Refusal.MALFORMED_CWT, "sub (2) is not a text string")
-    expires_at = _numeric_date(cwt.get(_EXP), "exp (4)", required=True)
-    issued_at = _numeric_date(cwt.get(_IAT), "iat (6)", required=True)
-    not_before = _numeric_date(cwt.get(_NBF), "nbf (5)", required=False)
+    # Integer times are the rule; the helper is only called for anything else.
+    expires_at = cwt.get(_EXP)
+    if type(expires_at) is not int:
+        expires_at = _numeric_date(expires_at, "exp (4)")
+    issued_at = cwt.get(_IAT)
+    if type(issued_at) is not int:
+        issued_at = _numeric_date(issued_at, "iat (6)")
+    not_before = cwt.get(_NBF)
+    if not_before is not None and type(not_before) is not int:
+        not_before = _numeric_date(not_before, "nbf (5)")
     claims = cwt.get(_CLAIM169)
     if claims is None:
         raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "claim 169 is missing")
-    return Credential(
-        issuer=issuer,
-        issued_at=issued_at,  # type: ignore[arg-type]  # required=True never returns None
-        expires_at=expires_at,  # type: ignore[arg-type]
-        claims=_claims_from_map(claims),
-        not_before=not_before,
-        subject=subject,
-    )
+    return Credential(issuer, issued_at, expires_at, _claims_from_map(claims), not_before, subject)
 
 
-def _numeric_date(value: object, name: str, *, required: bool) -> int | None:
-    if type(value) is int:
-        return value
-    if value is None and not required:
-        return None
+def _numeric_date(value: object, name: str) -> int:
     # RFC 8392 allows a fractional NumericDate; anything else (or NaN, infinity) is malformed.
     if type(value) is float and value == value and abs(value) < 2.0**63:
         return int(value)
@@ -391,7 +392,7 @@ def _numeric_date(value: object, name: str, *, required: bool) -> int | None:
 
 
 def _claims_from_map(claims: object) -> CardClaims:
-    if not isinstance(claims, Mapping):
+    if type(claims) is not dict and not isinstance(claims, Mapping):
         raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "claim 169 is not a map")
     card_id: object = None
     full_name: object = None
@@ -399,14 +400,14 @@ def _claims_from_map(claims: object) -> CardClaims:
     extra: dict[str, ClaimValue] = {}
     unknown: dict[int, object] = {}
     for key, value in claims.items():
-        if key == _CARD_ID and type(key) is int:
-            card_id = value
-        elif key == _FULL_NAME and type(key) is int:
-            full_name = value
-        elif key == _DATE_OF_BIRTH and type(key) is int:
-            date_of_birth = value
-        elif type(key) is not int:
+        if type(key) is not int:
             raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "a claim 169 key is not an integer")
+        if key == _CARD_ID:
+            card_id = value
+        elif key == _FULL_NAME:
+            full_name = value
+        elif key == _DATE_OF_BIRTH:
+            date_of_birth = value
         elif (spec := _BY_KEY.get(key)) is None:
             unknown[key] = value
         else:

@@ -70,8 +70,8 @@ class CustomFieldDefinition:
             if isinstance(raw, bool):
                 raise ValidationError("must be a whole number", field=field, code="invalid_integer")
             try:
-                return int(raw)  # type: ignore[call-overload]  # str or int; anything else fails below
-            except (TypeError, ValueError):
+                return int(str(raw).strip())
+            except ValueError:
                 raise ValidationError("must be a whole number", field=field, code="invalid_integer") from None
         if kind is CustomFieldType.BOOLEAN:
             if isinstance(raw, bool):

@@ -201,6 +201,8 @@ def _write(
     person_rows: list[tuple[Any, ...]] = []
     identifier_rows: list[tuple[Any, ...]] = []
     claimed: dict[bytes, int] = {}
+    # Households created earlier in this batch, for their scattered later rows: reference -> (id, cipher).
+    created: dict[str, tuple[UUID, Any]] = {}
     for draft in batch:
         fresh = []
         errors: list[RowError] = []
@@ -217,10 +219,11 @@ def _write(
             else:
                 result.already_present += 1
         stored = existing_households.get(draft.reference)
+        joins = created.get(draft.reference)
         if not fresh and not errors:
             continue
         draft.people = fresh
-        errors += head_errors(draft, joins_existing=stored is not None) if fresh else []
+        errors += head_errors(draft, joins_existing=stored is not None or joins is not None) if fresh else []
         for person in fresh:
             if person.national_id is None:
                 continue
@@ -243,9 +246,12 @@ def _write(
             continue
 
         ids = new_ids(1 + 2 * len(fresh))
-        if stored is None:
+        if joins is not None:
+            household_id, cipher = joins
+        elif stored is None:
             household_id = ids[0]
             cipher, wrapped = sealer.new_household_key(household_id)
+            created[draft.reference] = (household_id, cipher)
             household_rows.append(
                 (
                     household_id, draft.reference, draft.area_code, draft.address, draft.monthly_income,

@@ -153,6 +153,7 @@ def _employment(age: int, is_female: bool) -> Table[str]:
     if age < 15:
         return Table.of([("student", 0.95), ("inactive", 0.05)])
     # student, employed, self_employed, unemployed, inactive, domestic_work, retired
+    shares: tuple[float, ...]
     if age < 18:
         shares = (0.78, 0.03, 0.04, 0.03, 0.06, 0.06, 0) if is_female else (0.76, 0.07, 0.07, 0.04, 0.05, 0.01, 0)
     elif age < 25:
@@ -200,6 +201,7 @@ WG_DOMAINS = tuple(_wg_domains(age) for age in _AGES)
 
 
 def _health(age: int) -> Table[str]:
+    pairs: tuple[tuple[str, float], ...]
     if age < 18:
         pairs = (("asma; salbutamol", 0.4), ("epilepsia; ácido valproico", 0.15), ("diabetes tipo 1; insulina", 0.1),
                  ("desnutrición; suplemento nutricional", 0.25), ("cardiopatía congénita", 0.1))  # fmt: skip

@@ -26,6 +26,7 @@ them; originals are drawn from a bounded reservoir of earlier people, so memory 
 
 from __future__ import annotations
 
+import math
 import random
 import unicodedata
 from dataclasses import dataclass
@@ -107,11 +108,8 @@ class DuplicateRecord:
     kinds: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    row: list[str]
-    age: int
-    area_code: str
+#: a genuine person who may be copied later: their row, age and the area code of their household
+_Candidate = tuple[list[str], int, str]
 
 
 class DuplicateInjector:
@@ -129,6 +127,27 @@ class DuplicateInjector:
         self._capacity = reservoir
         self._reservoir: list[_Candidate] = []
         self._seen = 0
+        # Both the duplicates and the reservoir advance by skips drawn ahead of time, not by a draw per person:
+        # how many genuine people pass before the next duplicate, and the reservoir's next entrant (Algorithm L).
+        self._countdown = self._gap()
+        self._weight = 1.0
+        self._next_entrant = reservoir + self._skip()
+
+    def _open_uniform(self) -> float:
+        """A uniform number in (0, 1): random() can return 0, whose logarithm does not exist."""
+        value = self._rng.random()
+        while value == 0.0:
+            value = self._rng.random()
+        return value
+
+    def _gap(self) -> int:
+        """Genuine people before the next duplicate: geometric, so each person is copied with chance ``rate``."""
+        return int(math.log(self._open_uniform()) / math.log1p(-self._rate)) if self._rate > 0 else 1 << 62
+
+    def _skip(self) -> int:
+        """People to pass over before the next one replaces a reservoir entry (Li's Algorithm L)."""
+        self._weight *= math.exp(math.log(self._open_uniform()) / self._capacity)
+        return int(math.log(self._open_uniform()) / math.log1p(-self._weight)) if self._weight < 1.0 else 0
 
     def inject(self, household: GeneratedHousehold) -> tuple[list[GeneratedHousehold], list[DuplicateRecord]]:
         """Insert duplicates into ``household`` (after its head) and return new one-person households.
@@ -137,13 +156,17 @@ class DuplicateInjector:
         made, in both places.
         """
         r = self._rng.random
-        genuine = list(zip(household.rows, household.ages, strict=True))
-        area_code = household.rows[0][1]
+        rows, ages = household.rows, household.ages
+        area_code = rows[0][1]
+        wanted, remaining = 0, self._countdown - len(rows)
+        while remaining < 0:
+            wanted += 1
+            remaining += 1 + self._gap()
+        self._countdown = remaining
         alone: list[GeneratedHousehold] = []
         records: list[DuplicateRecord] = []
-        for _ in genuine:
-            if r() >= self._rate:
-                continue
+        genuine = list(zip(rows, ages, strict=True)) if wanted else []
+        for _ in range(wanted):
             placement = r()
             if len(genuine) > 1 and (placement < 0.4 or not self._reservoir):
                 original, age = genuine[1 + int(r() * (len(genuine) - 1))]
@@ -151,34 +174,34 @@ class DuplicateInjector:
             elif not self._reservoir:
                 continue  # the very first household, alone: nobody to copy yet
             else:
-                candidate = self._reservoir[int(r() * len(self._reservoir))]
-                original, age = candidate.row, candidate.age
+                original, age, original_area = self._reservoir[int(r() * len(self._reservoir))]
                 if placement < 0.8 or age < 18:
                     relationship = "other_relative" if r() < 0.5 else "non_relative"
                     copy, kinds = self._copy(original, "other_household", relationship)
                 else:
                     copy, kinds = self._copy(original, "new_household", "head")
-                    self._fill_household(copy, candidate.area_code)
+                    self._fill_household(copy, original_area)
                     alone.append(GeneratedHousehold([copy], [age]))
                     records.append(DuplicateRecord(copy, original, kinds))
                     continue
-            position = 1 + int(r() * len(household.rows))
-            household.rows.insert(position, copy)
-            household.ages.insert(position, age)
+            position = 1 + int(r() * len(rows))
+            rows.insert(position, copy)
+            ages.insert(position, age)
             records.append(DuplicateRecord(copy, original, kinds))
-        for row, age in genuine:
-            self._remember(_Candidate(row, age, area_code))
+        self._remember(genuine or list(zip(rows, ages, strict=True)), area_code)
         return alone, records
 
-    def _remember(self, candidate: _Candidate) -> None:
+    def _remember(self, people: list[tuple[list[str], int]], area_code: str) -> None:
         """Reservoir sampling: every genuine person so far is equally likely to be in the reservoir."""
-        self._seen += 1
-        if len(self._reservoir) < self._capacity:
-            self._reservoir.append(candidate)
-        else:
-            slot = int(self._rng.random() * self._seen)
-            if slot < self._capacity:
-                self._reservoir[slot] = candidate
+        reservoir, first = self._reservoir, self._seen
+        self._seen += len(people)
+        for index in range(first, min(self._capacity, self._seen)):
+            row, age = people[index - first]
+            reservoir.append((row, age, area_code))
+        while self._next_entrant < self._seen:
+            row, age = people[self._next_entrant - first]
+            reservoir[int(self._rng.random() * self._capacity)] = (row, age, area_code)
+            self._next_entrant += 1 + self._skip()
 
     def _copy(self, original: list[str], placement: str, relationship: str) -> tuple[list[str], tuple[str, ...]]:
         copy = ["", "", "", "", "", "", "", "", "", "", *original[10:]]

@@ -31,7 +31,7 @@ Distributions (figures in ``distributions.py``):
 * **Health needs** for 1.5% of children, 3% of adults under 50, 10% to 22% of older people.
 * **Income.** Log-normal (sigma 0.85) around a median of 4,500 VES a month times the state's income factor
   (0.6-1.45), 1.2 in urban and 0.7 in rural parishes, scaled by the number of earners and pensioners; zero
-  for 35% of households with neither and 1.5% of the others. Whole bolívares, written in cents (``VES``).
+  for 25% of households with neither and 1.5% of the others. Whole bolívares, written in cents (``VES``).
 * **Dwelling, tenure, land and assets** by area kind and income tier: apartments are urban, rural households
   work land and keep livestock (more in farming states), richer households own more durable goods.
 """
@@ -82,6 +82,8 @@ _OPERATORS = ("412", "414", "416", "424", "426")
 _EARNING = frozenset({"employed", "self_employed"})
 _ASSET_NAMES = tuple(name for name, _, _ in d.ASSETS)
 _LIVESTOCK = _ASSET_NAMES.index("livestock")
+#: median land of rural households that work some (2,500 m²) and of urban houses with a plot (150 m²)
+_LOG_FARM_PLOT, _LOG_TOWN_PLOT = math.log(2500), math.log(150)
 _SMALL_DWELLINGS = frozenset({"apartment", "room", "collective"})
 
 
@@ -107,8 +109,8 @@ class _AreaKind:
     sizes: Table[int]
     median_income: float
     farming: float
-    #: asset probabilities by income tier (0 none, 1 low, 2 middle, 3 high)
-    assets: tuple[tuple[float, ...], ...]
+    #: asset probabilities by income tier (0 none, 1 low, 2 middle, 3 high) and plot (see _asset_chances)
+    assets: tuple[tuple[tuple[float, ...], ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +124,21 @@ class GeneratedHousehold:
     ages: list[int]
 
 
+def _asset_chances(probabilities: tuple[float, ...]) -> tuple[tuple[float, ...], ...]:
+    """Asset probabilities for: no land recorded or a small plot; a rural plot of 0 m²; 5,000 m² or more."""
+    without, large = list(probabilities), list(probabilities)
+    without[_LIVESTOCK] = 0.0
+    large[_LIVESTOCK] = min(probabilities[_LIVESTOCK] * 2.0, 0.9)
+    return probabilities, tuple(without), tuple(large)
+
+
 def _area_kinds() -> tuple[tuple[_AreaKind, ...], tuple[float, ...]]:
     kinds, cumulative, running = [], [], 0.0
     for parish in parishes():
         state = STATES[parish.state_index]
         mean_size = (3.0 if parish.is_urban else 3.7) + state.size_shift
         median = NATIONAL_MEDIAN_INCOME * state.income_factor * (1.2 if parish.is_urban else 0.7)
-        assets = tuple(d.asset_probabilities(parish.is_urban, tier, state.farming) for tier in range(4))
+        assets = tuple(_asset_chances(d.asset_probabilities(parish.is_urban, tier, state.farming)) for tier in range(4))
         kinds.append(_AreaKind(parish.code, parish.name, parish.is_urban, d.household_sizes(mean_size), median,
                                state.farming, assets))  # fmt: skip
         running += parish.weight
@@ -283,11 +293,11 @@ class PopulationGenerator:
                 earners += 1
             elif employment == "retired":
                 pensioners += 1
-        if r() < (0.35 if earners + pensioners == 0 else 0.015):
+        if r() < (0.25 if earners + pensioners == 0 else 0.015):
             income = 0
         else:
             scale = 0.55 + 0.45 * earners + 0.3 * pensioners
-            income = int(kind.median_income * scale * self._rng.lognormvariate(0.0, INCOME_SIGMA) / 100) * 100
+            income = int(kind.median_income * scale * math.exp(self._rng.gauss(0.0, INCOME_SIGMA)) / 100) * 100
         ratio = income / kind.median_income
         tier = 0 if income == 0 else 1 if ratio < 0.6 else 2 if ratio < 2.0 else 3
         dwelling = d.DWELLINGS[kind.is_urban].draw(r)
@@ -295,18 +305,12 @@ class PopulationGenerator:
         if dwelling not in _SMALL_DWELLINGS:
             if not kind.is_urban:
                 has_land = r() < min(0.55 * kind.farming, 0.9)
-                land = str(int(self._rng.lognormvariate(math.log(2500), 1.3) / 10) * 10) if has_land else "0"
+                land = str(int(math.exp(self._rng.gauss(_LOG_FARM_PLOT, 1.3)) / 10) * 10) if has_land else "0"
             elif r() < 0.35:
-                land = str(int(self._rng.lognormvariate(math.log(150), 0.6)))
-        probabilities = kind.assets[tier]
-        owned = []
-        for index, name in enumerate(_ASSET_NAMES):
-            chance = probabilities[index]
-            if index == _LIVESTOCK and land != "":
-                # livestock needs land: large plots nearly always keep some, none without land
-                chance = 0.0 if land == "0" else min(chance * 2.0, 0.9) if int(land) >= 5000 else chance
-            if r() < chance:
-                owned.append(name)
+                land = str(int(math.exp(self._rng.gauss(_LOG_TOWN_PLOT, 0.6))))
+        # Livestock needs land: none on a rural plot of 0 m², more on large plots (see _asset_chances).
+        plot = 1 if land == "0" else 2 if len(land) >= 4 and int(land) >= 5000 else 0
+        owned = [name for name, chance in zip(_ASSET_NAMES, kind.assets[tier][plot], strict=True) if r() < chance]
         first[1] = kind.code
         first[2] = self._address(kind, dwelling)
         first[3] = str(income)
@@ -327,7 +331,9 @@ class PopulationGenerator:
         if dwelling == "apartment":
             floor = 1 + int(r() * 14)
             building = BUILDINGS[int(r() * len(BUILDINGS))]
-            return f"Av. {STREETS[int(r() * len(STREETS))]}, {building}, piso {floor}, apto {floor}-{'ABCD'[number % 4]}"
+            return (
+                f"Av. {STREETS[int(r() * len(STREETS))]}, {building}, piso {floor}, apto {floor}-{'ABCD'[number % 4]}"
+            )
         if dwelling == "informal":
             return f"Barrio {place}, sector {1 + number % 9}, vereda {1 + int(r() * 30)}, casa {number}"
         return f"Calle {STREETS[int(r() * len(STREETS))]}, casa N° {number}"

@@ -115,7 +115,9 @@ def write_population(
                     writer.writerows(group.rows)
                 if truth is not None and records:
                     duplicate_count += len(records)
-                    truth.writerows((record.duplicate[9], record.original[9], ";".join(record.kinds)) for record in records)
+                    truth.writerows(
+                        (record.duplicate[9], record.original[9], ";".join(record.kinds)) for record in records
+                    )
                 if progress is not None and done % PROGRESS_EVERY == 0:
                     progress(done)
     except BaseException:

@@ -222,7 +222,7 @@ class LoginRequest(Request):
 
 class TokenPublic(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105  # the OAuth 2 token type, not a secret
     expires_in: int
 
 

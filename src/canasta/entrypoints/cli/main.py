@@ -13,7 +13,7 @@ import sys
 import click
 import typer
 
-from canasta.entrypoints.cli import admin, bench, registry, server, users
+from canasta.entrypoints.cli import admin, bench, registry, server, synth, users
 
 __all__ = ["app", "run"]
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: rendering it with Rich costs most of a second
 )
 app.command()(admin.init)
 app.add_typer(admin.db_app, name="db")
@@ -33,6 +34,7 @@ app.command()(server.serve)
 app.command()(server.demo)
 app.add_typer(users.users_app, name="users")
 app.command()(bench.bench)
+app.command()(synth.synth)
 
 
 def _exit_code(error: Exception) -> int:

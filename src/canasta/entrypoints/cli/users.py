@@ -25,7 +25,7 @@ def add(
             help="admin, programme_manager, enrolment_officer, distribution_operator, "
             "grievance_officer, auditor or citizen"
         ),
-    ],  # fmt: skip
+    ],
     area: Annotated[
         list[str] | None, typer.Option(help="Area code the user is scoped to (repeatable; none: all).")
     ] = None,

@@ -1,0 +1,215 @@
+"""The registry API through its client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from canasta.adapters.db.users import add_user, issue_token
+from canasta.entrypoints.api.app import create_app
+from canasta.entrypoints.api.authorisation import PUBLIC, ROUTE_ROLES
+from tests.factories import NOW, make_canasta
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    canasta = make_canasta(database_url)
+    headers: dict[str, dict[str, str]] = {}
+    from datetime import timedelta
+
+    with canasta.engine.begin() as connection:
+        for name, role, areas in (
+            ("officer", "enrolment_officer", []),
+            ("local", "enrolment_officer", ["VE-02"]),
+            ("auditor", "auditor", []),
+        ):
+            add_user(connection, user_id=canasta.new_ids(1)[0], name=name, role=role, password=PASSWORD,
+                     area_codes=areas, at=NOW)  # fmt: skip
+            token = issue_token(
+                connection, token_id=canasta.new_ids(1)[0], name=name, at=NOW, lifetime=timedelta(hours=1)
+            )
+            headers[name] = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(canasta), raise_server_exceptions=False) as client:
+        yield client, headers
+    canasta.close()
+
+
+def household_body(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reference": "H-API-1",
+        "area_code": "VE-01-01-01",
+        "address": "Calle Real 1",
+        "monthly_income": 150000,
+        "currency": "VES",
+        "dwelling_type": "house",
+        "assets": ["refrigerator"],
+        "members": [
+            {"given_name": "José", "family_name": "Peña Núñez", "birth_date": "1980-03-04", "sex": 1,
+             "relationship": "head", "national_id": "V-1234567", "phone": "+58 412 1234567",
+             "health_needs": "hipertensión"},
+            {"given_name": "María", "family_name": "Peña Núñez", "birth_date": "2015-05-06", "sex": 2,
+             "relationship": "child"},
+        ],
+    }  # fmt: skip
+    body.update(changes)
+    return body
+
+
+def test_every_route_is_in_the_authorisation_table(api: Any) -> None:
+    client, _ = api
+    paths = client.get("/openapi.json").json()["paths"]
+    routes = {f"{method.upper()} {path}" for path, methods in paths.items() for method in methods}
+    assert routes == set(ROUTE_ROLES) | PUBLIC
+
+
+def test_health_needs_no_token_but_everything_else_does(api: Any) -> None:
+    client, _ = api
+    assert client.get("/health").json() == {"status": "ok"}
+    response = client.post("/households", json=household_body())
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "unauthenticated"
+    bad = client.get("/people/search", params={"national_id": "V-1"}, headers={"Authorization": "Bearer cnst_nope"})
+    assert bad.status_code == 401
+
+
+def test_create_read_update_with_versions(api: Any) -> None:
+    client, headers = api
+    created = client.post("/households", json=household_body(), headers=headers["officer"])
+    assert created.status_code == 201, created.text
+    household_id = created.json()["id"]
+    household = client.get(f"/households/{household_id}", headers=headers["officer"]).json()
+    head = next(member for member in household["members"] if member["relationship"] == "head")
+    assert head["national_id"] == "V-1234567"
+    assert head["phone"] == "+584121234567"
+    assert household["assets"] == ["refrigerator"]
+    assert household["version"] == 1
+
+    patched = client.patch(
+        f"/households/{household_id}",
+        json={"version": 1, "reason": "income re-assessed", "monthly_income": 90000},
+        headers=headers["officer"],
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["version"], patched.json()["monthly_income"]) == (2, 90000)
+
+    stale = client.patch(
+        f"/households/{household_id}",
+        json={"version": 1, "reason": "a late change", "monthly_income": 1},
+        headers=headers["officer"],
+    )
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "stale_version"
+
+    versions = client.get(f"/households/{household_id}/versions", headers=headers["auditor"]).json()
+    assert [(v["version"], v["reason"], v["data"]["monthly_income"]) for v in versions] == [
+        (1, "income re-assessed", 150000)
+    ]
+
+
+def test_people_are_deactivated_never_deleted(api: Any) -> None:
+    client, headers = api
+    household_id = client.post("/households", json=household_body(), headers=headers["officer"]).json()["id"]
+    child = client.get(f"/households/{household_id}", headers=headers["officer"]).json()["members"][1]
+    assert client.delete(f"/people/{child['id']}", headers=headers["officer"]).status_code == 405
+    response = client.post(
+        f"/people/{child['id']}/deactivate", json={"version": 1, "reason": "moved away"}, headers=headers["officer"]
+    )
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["status_reason"]) == ("inactive", "moved away")
+
+
+def test_unknown_and_prohibited_fields_get_422_naming_them(api: Any) -> None:
+    client, headers = api
+    unknown = client.post("/households", json=household_body(colour="blue"), headers=headers["officer"])
+    assert unknown.status_code == 422
+    assert (unknown.json()["code"], unknown.json()["field"]) == ("invalid_request", "colour")
+    prohibited = client.post("/households", json=household_body(partido="x"), headers=headers["officer"])
+    assert prohibited.status_code == 422
+    assert prohibited.json()["code"] == "prohibited_category"
+    assert prohibited.json()["category"] == "political opinion or party membership"
+    nested = household_body()
+    nested["members"][0]["religion"] = "x"
+    response = client.post("/households", json=nested, headers=headers["officer"])
+    assert (response.json()["code"], response.json()["field"]) == ("prohibited_category", "members.0.religion")
+    custom = household_body(custom={"voto": "si"})
+    response = client.post("/households", json=custom, headers=headers["officer"])
+    assert (response.status_code, response.json()["code"]) == (422, "prohibited_category")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"monthly_income": -1}, "monthly_income"),
+        ({"monthly_income": "lots"}, "monthly_income"),
+        ({"currency": "bolivares"}, "currency"),
+        ({"area_code": "VE-99-99-99"}, "area_code"),
+        ({"members": []}, "members"),
+    ],
+)
+def test_bad_bodies_get_422_with_the_field(api: Any, changes: dict[str, Any], field: str) -> None:
+    client, headers = api
+    response = client.post("/households", json=household_body(**changes), headers=headers["officer"])
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+
+
+def test_a_household_needs_exactly_one_head(api: Any) -> None:
+    client, headers = api
+    body = household_body()
+    body["members"][1]["relationship"] = "head"
+    response = client.post("/households", json=body, headers=headers["officer"])
+    assert (response.status_code, response.json()["code"]) == (422, "head_count")
+
+
+def test_search_by_identifier_or_by_name_and_birth_date_in_an_area(api: Any) -> None:
+    client, headers = api
+    client.post("/households", json=household_body(), headers=headers["officer"])
+    by_id = client.get("/people/search", params={"national_id": "v-1234567"}, headers=headers["officer"]).json()
+    assert [item["given_name"] for item in by_id["items"]] == ["José"]
+    by_name = client.get(
+        "/people/search",
+        params={"name": "jose pena", "birth_date": "1980-03-04", "area_code": "VE-01"},
+        headers=headers["officer"],
+    ).json()
+    assert [item["family_name"] for item in by_name["items"]] == ["Peña Núñez"]
+    too_broad = client.get("/people/search", params={"name": "jose"}, headers=headers["officer"])
+    assert (too_broad.status_code, too_broad.json()["code"]) == (422, "search_too_broad")
+    oversized = client.get(
+        "/people/search", params={"national_id": "V-1234567", "limit": 51}, headers=headers["officer"]
+    )
+    assert oversized.status_code == 422
+
+
+def test_objects_outside_the_scope_look_missing(api: Any) -> None:
+    client, headers = api
+    household_id = client.post("/households", json=household_body(), headers=headers["officer"]).json()["id"]
+    outside = client.get(f"/households/{household_id}", headers=headers["local"])
+    missing = client.get("/households/00000000-0000-7000-8000-000000000000", headers=headers["local"])
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json() == missing.json()
+    search = client.get("/people/search", params={"national_id": "V-1234567"}, headers=headers["local"]).json()
+    assert search["items"] == []
+
+
+def test_a_role_not_in_the_table_is_refused(api: Any) -> None:
+    client, headers = api
+    response = client.post("/households", json=household_body(), headers=headers["auditor"])
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+def test_login_gives_a_token_and_a_wrong_password_does_not(api: Any) -> None:
+    client, _ = api
+    token = client.post("/auth/token", json={"name": "officer", "password": PASSWORD})
+    assert token.status_code == 200
+    auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert client.get("/people/search", params={"national_id": "V-0000"}, headers=auth).status_code == 200
+    wrong = client.post("/auth/token", json={"name": "officer", "password": "nope"})
+    unknown = client.post("/auth/token", json={"name": "ghost", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
