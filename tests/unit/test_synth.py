@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +27,8 @@ from canasta.adapters.synth import (
 )
 from canasta.adapters.synth.duplicates import CORRUPTION_KINDS, PLACEMENTS, drop_accents, typo
 from canasta.adapters.synth.gazetteer import parishes
+from canasta.adapters.synth.identifiers import NationalNumbers
+from canasta.adapters.synth.names import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES
 from canasta.domain.privacy import find_prohibited_category
 from canasta.entrypoints.cli.synth import app
 
@@ -166,6 +171,21 @@ def test_same_seed_writes_byte_identical_files_and_another_seed_does_not(tmp_pat
     assert first[1] == other[1], "the gazetteer does not depend on the seed"
 
 
+def test_files_do_not_depend_on_the_process_string_hash_seed(tmp_path: Path) -> None:
+    """Iterating a set of strings would change the output from one process to the next."""
+    script = (
+        "import sys; from pathlib import Path; from canasta.adapters.synth import write_population; "
+        "write_population(Path(sys.argv[1]), 150, 5, duplicates=0.1)"
+    )
+    contents = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"hash{hash_seed}.csv"
+        environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", script, str(out)], env=environment, check=True, timeout=60)
+        contents.append([out.read_bytes(), (tmp_path / f"hash{hash_seed}.duplicates.csv").read_bytes()])
+    assert contents[0] == contents[1]
+
+
 def test_genuine_people_are_the_same_with_or_without_duplicates(population: Written, duplicated: Written) -> None:
     copies = {row["duplicate_person_ref"] for row in duplicated.truth}
     genuine = [row for row in duplicated.rows if row["person_ref"] not in copies]
@@ -195,6 +215,8 @@ def test_every_row_is_valid_for_the_import(fixture: str, request: pytest.Fixture
     written: Written = request.getfixturevalue(fixture)
     codes = parish_codes()
     assert len({row["person_ref"] for row in written.rows}) == len(written.rows)
+    national_ids = [row["national_id"] for row in written.rows if row["national_id"]]
+    assert len(set(national_ids)) == len(national_ids), "the registry refuses a national id it already holds"
     seen: set[str] = set()
     for members in households(written.rows):
         reference = members[0]["household_ref"]
@@ -205,6 +227,9 @@ def test_every_row_is_valid_for_the_import(fixture: str, request: pytest.Fixture
         assert members[0]["relationship"] == "head"
         for row in members:
             assert person_problems(row) == [], row
+        identities = {(drop_accents(f"{row['given_name']} {row['family_name']}").lower(), row["birth_date"])
+                      for row in members}  # fmt: skip
+        assert len(identities) == len(members), "nobody twice in one household, even ignoring case and accents"
         for row in members[1:]:
             assert all(row[column] == "" for column in COLUMNS[1:9]), "household columns only on the first row"
 
@@ -409,6 +434,11 @@ def test_ground_truth_matches_the_rows_and_every_corruption_is_real(duplicated: 
             assert copy["relationship"] == "head"
             assert age(original) >= 18
             assert areas[copy["household_ref"]] == areas[original["household_ref"]]
+        if original["national_id"]:
+            assert {"national_id_missing", "national_id_typo"} & set(kinds)
+        if placement == "same_household":
+            assert {"given_name_typo", "family_name_typo", "second_family_name_dropped", "birth_day_month_swapped",
+                    "birth_year_typo"} & set(kinds)  # fmt: skip
         changed = set().union(*(KIND_FIELDS[kind] for kind in kinds))
         for field in PERSON_FIELDS:
             if field not in changed:
@@ -419,13 +449,32 @@ def test_ground_truth_matches_the_rows_and_every_corruption_is_real(duplicated: 
     assert seen_kinds == set(PLACEMENTS) | set(CORRUPTION_KINDS)
 
 
-@pytest.mark.parametrize("text", ["María José", "Ñáñez", "Pérez Núñez", "Gil", "Ana", "Llull"])
-def test_a_typo_is_always_exactly_one_edit_away(text: str) -> None:
+@pytest.mark.parametrize("text", ["María José", "Ñáñez", "Pérez Núñez", "Gil", "Ana", "Llull", "Aarón"])
+def test_a_typo_is_always_exactly_one_edit_away_even_ignoring_accents(text: str) -> None:
     rng = random.Random(text)
     for _ in range(300):
         changed = typo(text, rng)
         assert one_edit(text, changed), changed
+        assert drop_accents(changed).lower() != drop_accents(text).lower()
         assert all(len(word) >= 2 for word in changed.split(" "))
+
+
+def test_mistyped_national_numbers_can_never_belong_to_a_genuine_person() -> None:
+    numbers = NationalNumbers(5)
+    issued = [numbers.issue() for _ in range(20_000)]
+    assert len(set(issued)) == len(issued)
+    assert all(1_000_000 <= number < 91_000_000 for number in issued)
+    assert not any(numbers.is_never_issued(number) for number in issued)
+    assert NationalNumbers(6).issue() != NationalNumbers(5).issue()
+    assert numbers.is_never_issued(999_999)
+    assert numbers.is_never_issued(91_000_000)
+    free = sum(numbers.is_never_issued(number) for number in range(10_000_000, 10_010_000))
+    assert 0.4 < free / 10_000 < 0.6, "half the range is kept for mistyped numbers"
+
+
+def test_name_tables_hold_no_two_names_differing_only_by_accents() -> None:
+    for table in (MALE_NAMES, FEMALE_NAMES, FAMILY_NAMES):
+        assert len({drop_accents(name).lower() for name in table.values}) == len(table.values)
 
 
 def test_dropping_accents_keeps_the_letters() -> None:

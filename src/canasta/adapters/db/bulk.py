@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Engine
@@ -109,7 +109,7 @@ class SqliteBulkWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._connection = engine.raw_connection()
-        self._raw: Any = self._connection.driver_connection
+        self._raw: Any = cast(Any, self._connection.driver_connection)  # the DBAPI connection itself
         self._raw.isolation_level = None  # transactions are explicit below
         # A larger page cache keeps the indexes' working set in memory during a long load (64 MiB).
         self._raw.execute("PRAGMA cache_size=-65536")
@@ -172,7 +172,7 @@ class PostgresBulkWriter:
 
     def __init__(self, engine: Engine) -> None:
         self._connection = engine.raw_connection()
-        self._raw: Any = self._connection.driver_connection
+        self._raw: Any = cast(Any, self._connection.driver_connection)  # the DBAPI connection itself
         self._raw.autocommit = False
 
     def existing_households(self, references: Sequence[str]) -> dict[str, tuple[UUID, UUID | None]]:

@@ -9,14 +9,20 @@ A duplicate is a copy of a genuine person written as a new row with its own ``pe
 * ``new_household``: alone, as the ``head`` of a new one-person household in the original's parish (adults
   only: someone registering as their own household).
 
-Duplicates are never heads of an existing household, so every household keeps exactly one head. The copy is
-then corrupted the way registers are: one kind from up to three of these groups (8% are exact copies):
+Duplicates are never heads of an existing household, so every household keeps exactly one head, and a copy
+that would repeat a name and birth date already in its household (ignoring case and accents) is not made.
+
+The copy is then corrupted the way registers are: one kind from each of up to three of the groups below. Two
+are forced, because the registry refuses what they would otherwise produce: a copy in its original's household
+always gets a changed name or birth date, and a copy of someone with a ``national_id`` never repeats it (it is
+missing or mistyped to a number nobody holds; the duplicates that get into a registry are exactly those). Of
+the other copies, 8% are exact.
 
 * names: ``given_name_typo`` or ``family_name_typo`` (a swapped, dropped, doubled or mistyped letter: one edit),
   ``accents_dropped`` (both names without accents or ñ), ``second_family_name_dropped``;
 * birth date: ``birth_day_month_swapped`` (only when the swap is a different, valid, past date) or
   ``birth_year_typo`` (one year off);
-* national id: ``national_id_missing`` or ``national_id_typo`` (one digit changed);
+* national id: ``national_id_missing`` or ``national_id_typo`` (one digit changed, to a number nobody holds);
 * phone: ``phone_missing``.
 
 The ground truth lists the placement first, then the corruptions in the order above. Duplicates come from
@@ -32,6 +38,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from canasta.adapters.synth.identifiers import NationalNumbers
 from canasta.adapters.synth.population import CURRENCY, REFERENCE_DATE, GeneratedHousehold
 from canasta.adapters.synth.tables import Table
 
@@ -45,6 +52,9 @@ CORRUPTION_KINDS = (
 _GIVEN, _FAMILY, _BIRTH, _RELATIONSHIP, _NATIONAL_ID, _PHONE = 10, 11, 12, 14, 23, 24
 _REFERENCE = REFERENCE_DATE.isoformat()
 _EXACT, _GROUP_COUNTS = 0.08, Table.of([(1, 0.65), (2, 0.27), (3, 0.08)])
+#: the kinds that change a person's name or birth date even when case and accents are ignored
+_IDENTITY = frozenset({"given_name_typo", "family_name_typo", "second_family_name_dropped", "birth_day_month_swapped",
+                       "birth_year_typo"})  # fmt: skip
 _GROUP_WEIGHTS = {"name": 0.45, "birth": 0.2, "national_id": 0.2, "phone": 0.15}
 _KIND_WEIGHTS = {
     "given_name_typo": 3.0, "family_name_typo": 3.0, "accents_dropped": 2.0, "second_family_name_dropped": 2.0,
@@ -68,7 +78,8 @@ def drop_accents(text: str) -> str:
 def typo(text: str, rng: random.Random) -> str:
     """``text`` with one letter swapped with the next, dropped, doubled or replaced by a neighbouring key.
 
-    The result always differs from ``text`` by exactly one edit and keeps every word at least two letters long.
+    The result differs from ``text`` by exactly one edit, also when case and accents are ignored, and keeps every
+    word at least two letters long.
     """
     r = rng.random
     letters = [index for index, ch in enumerate(text) if ch.isalpha()]
@@ -77,7 +88,8 @@ def typo(text: str, rng: random.Random) -> str:
         edit = r()
         if edit < 0.3:
             following = text[index + 1 : index + 2]
-            if following.isalpha() and following != text[index]:
+            # letters that differ only by accent or case would swap into the same name as far as search goes
+            if following.isalpha() and drop_accents(following.lower()) != drop_accents(text[index].lower()):
                 return text[:index] + following + text[index] + text[index + 2 :]
         elif edit < 0.55:
             start = text.rfind(" ", 0, index) + 1
@@ -124,6 +136,9 @@ class DuplicateInjector:
         # A string seed is hashed with SHA-512, never with the per-process string hash: reproducible.
         self._rng = random.Random(f"canasta synthetic duplicates {seed}")
         self._rate = rate
+        self._numbers = NationalNumbers(seed)
+        # Mistyped numbers given so far: one per copy with that kind, a small share of the rows.
+        self._mistyped: set[int] = set()
         self._capacity = reservoir
         self._reservoir: list[_Candidate] = []
         self._seen = 0
@@ -166,6 +181,7 @@ class DuplicateInjector:
         alone: list[GeneratedHousehold] = []
         records: list[DuplicateRecord] = []
         genuine = list(zip(rows, ages, strict=True)) if wanted else []
+        identities = {_identity(row) for row in rows} if wanted else set()
         for _ in range(wanted):
             placement = r()
             if len(genuine) > 1 and (placement < 0.4 or not self._reservoir):
@@ -184,6 +200,10 @@ class DuplicateInjector:
                     alone.append(GeneratedHousehold([copy], [age]))
                     records.append(DuplicateRecord(copy, original, kinds))
                     continue
+            identity = _identity(copy)
+            if identity in identities:
+                continue  # one household never lists the same name and birth date twice (the import refuses it)
+            identities.add(identity)
             position = 1 + int(r() * len(rows))
             rows.insert(position, copy)
             ages.insert(position, age)
@@ -206,26 +226,39 @@ class DuplicateInjector:
     def _copy(self, original: list[str], placement: str, relationship: str) -> tuple[list[str], tuple[str, ...]]:
         copy = ["", "", "", "", "", "", "", "", "", "", *original[10:]]
         copy[_RELATIONSHIP] = relationship
-        return copy, (placement, *self._corrupt(copy))
+        return copy, (placement, *self._corrupt(copy, in_same_household=placement == "same_household"))
 
-    def _corrupt(self, row: list[str]) -> list[str]:
-        """Corrupt ``row`` in place; return the kinds applied, in the order of :data:`CORRUPTION_KINDS`."""
+    def _corrupt(self, row: list[str], *, in_same_household: bool) -> list[str]:
+        """Corrupt ``row`` in place; return the kinds applied, in the order of :data:`CORRUPTION_KINDS`.
+
+        A copy in its original's household always gets a different name or birth date (ignoring case and
+        accents): one household never lists the same person twice verbatim, which the import refuses.
+        """
         r = self._rng.random
-        if r() < _EXACT:
-            return []
         applicable = _applicable(row)
         groups = [group for group in _GROUP_WEIGHTS if applicable[group]]
         chosen: list[str] = []
-        for _ in range(min(_GROUP_COUNTS.draw(r), len(groups))):
+        count = _GROUP_COUNTS.draw(r)
+        forced = []
+        if in_same_household:
+            forced.append([kind for group in ("name", "birth") for kind in applicable[group] if kind in _IDENTITY])
+        if applicable["national_id"]:
+            forced.append(applicable["national_id"])
+        for kinds in forced:
+            chosen.append(Table.of([(kind, _KIND_WEIGHTS[kind]) for kind in kinds]).draw(r))
+            groups.remove(next(group for group in groups if chosen[-1] in applicable[group]))
+            count -= 1
+        if not forced and r() < _EXACT:
+            return []
+        for _ in range(max(min(count, len(groups)), 0)):
             group = Table.of([(name, _GROUP_WEIGHTS[name]) for name in groups]).draw(r)
             groups.remove(group)
             chosen.append(Table.of([(kind, _KIND_WEIGHTS[kind]) for kind in applicable[group]]).draw(r))
-        chosen.sort(key=CORRUPTION_KINDS.index)
-        for kind in chosen:
-            self._apply(kind, row)
-        return chosen
+        applied = [self._apply(kind, row) for kind in chosen]
+        return sorted(applied, key=CORRUPTION_KINDS.index)
 
-    def _apply(self, kind: str, row: list[str]) -> None:
+    def _apply(self, kind: str, row: list[str]) -> str:
+        """Apply ``kind`` to ``row``; return the kind applied (a typo that finds no free number blanks it)."""
         if kind == "given_name_typo":
             row[_GIVEN] = typo(row[_GIVEN], self._rng)
         elif kind == "family_name_typo":
@@ -239,16 +272,36 @@ class DuplicateInjector:
         elif kind == "birth_year_typo":
             later, earlier = _year_shifted(row[_BIRTH], 1), _year_shifted(row[_BIRTH], -1)
             row[_BIRTH] = (later if later and (self._rng.random() < 0.5 or not earlier) else earlier) or row[_BIRTH]
+        elif kind == "national_id_typo":
+            mistyped = self._mistyped_national_id(row[_NATIONAL_ID])
+            if mistyped is None:
+                row[_NATIONAL_ID] = ""
+                return "national_id_missing"
+            row[_NATIONAL_ID] = mistyped
         elif kind == "national_id_missing":
             row[_NATIONAL_ID] = ""
-        elif kind == "national_id_typo":
-            text = row[_NATIONAL_ID]
-            digits = [index for index, ch in enumerate(text) if ch.isdigit()]
-            index = digits[int(self._rng.random() * len(digits))]
-            replacement = str((int(text[index]) + 1 + int(self._rng.random() * 9)) % 10)
-            row[_NATIONAL_ID] = text[:index] + replacement + text[index + 1 :]
         elif kind == "phone_missing":
             row[_PHONE] = ""
+        return kind
+
+    def _mistyped_national_id(self, national_id: str) -> str | None:
+        """``national_id`` with one digit changed to a number nobody else holds, or None when none was found.
+
+        The registry refuses an identity number it already holds, so a mistyped number must be one no genuine
+        person can have (see ``identifiers.py``) and no earlier copy was given.
+        """
+        prefix, digits = national_id[:2], national_id[2:]
+        r = self._rng.random
+        for _ in range(32):  # about half of all one-digit changes are free: 32 tries all but never fail
+            index = int(r() * len(digits))
+            digit = str((int(digits[index]) + 1 + int(r() * 9)) % 10)
+            if index == 0 and digit == "0":
+                continue  # a leading zero would read as a shorter number
+            number = int(digits[:index] + digit + digits[index + 1 :])
+            if self._numbers.is_never_issued(number) and number not in self._mistyped:
+                self._mistyped.add(number)
+                return f"{prefix}{number}"
+        return None
 
     def _fill_household(self, row: list[str], area_code: str) -> None:
         """Household columns of a one-person household: the original's parish, a room, a small income."""
@@ -256,6 +309,11 @@ class DuplicateInjector:
         income = 0 if r() < 0.2 else int(self._rng.lognormvariate(12.2, 0.8) / 100) * 100
         row[1:9] = [area_code, "", str(income), CURRENCY, "room", "rented" if r() < 0.6 else "borrowed",
                     "mobile_phone" if r() < 0.8 else "", ""]  # fmt: skip
+
+
+def _identity(row: list[str]) -> tuple[str, str]:
+    """Name (without case or accents) and birth date: what tells two members of one household apart."""
+    return drop_accents(f"{row[_GIVEN]} {row[_FAMILY]}").lower(), row[_BIRTH]
 
 
 def _applicable(row: list[str]) -> dict[str, list[str]]:

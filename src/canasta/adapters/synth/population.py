@@ -26,8 +26,9 @@ Distributions (figures in ``distributions.py``):
   under 5 cognition and self-care are left empty.
 * **Schooling and employment** follow age (and area and sex): empty under 3 and 6 respectively, preschool only
   at 3-5, no technical or tertiary level before 18, students at school age, retirement from 55.
-* **Identifiers.** Adults have a ``national_id`` (97%, ``V-`` or 3% ``E-`` with 7-8 digits, unique up to 90
-  million adults) and 60% a mobile ``phone`` (``+58`` and an operator code, unique up to 50 million).
+* **Identifiers.** Adults have a ``national_id`` (97%, ``V-`` or 3% ``E-`` with 7-8 digits, unique up to 45
+  million) and 60% a mobile ``phone`` (``+58`` and an operator code, unique up to 50 million); see
+  ``identifiers.py``.
 * **Health needs** for 1.5% of children, 3% of adults under 50, 10% to 22% of older people.
 * **Income.** Log-normal (sigma 0.85) around a median of 4,500 VES a month times the state's income factor
   (0.6-1.45), 1.2 in urban and 0.7 in rural parishes, scaled by the number of earners and pensioners; zero
@@ -46,6 +47,7 @@ from dataclasses import dataclass
 
 from canasta.adapters.synth import distributions as d
 from canasta.adapters.synth.gazetteer import STATES, parishes
+from canasta.adapters.synth.identifiers import NationalNumbers, PhoneNumbers
 from canasta.adapters.synth.names import BUILDINGS, FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES, PLACES, STREETS
 from canasta.adapters.synth.tables import Table
 
@@ -76,9 +78,6 @@ REFERENCE_DATE = d.REFERENCE_DATE
 #: monthly household income in minor units (4,500.00 VES) before regional factors
 NATIONAL_MEDIAN_INCOME = 450_000
 INCOME_SIGMA = 0.85
-_ID_MODULUS, _ID_MULTIPLIER = 90_000_000, 61_728_397  # multiplier coprime with the modulus: a permutation
-_PHONE_MODULUS, _PHONE_MULTIPLIER = 50_000_000, 27_182_819
-_OPERATORS = ("412", "414", "416", "424", "426")
 _EARNING = frozenset({"employed", "self_employed"})
 _ASSET_NAMES = tuple(name for name, _, _ in d.ASSETS)
 _LIVESTOCK = _ASSET_NAMES.index("livestock")
@@ -153,9 +152,8 @@ class PopulationGenerator:
     def __init__(self, seed: int) -> None:
         self._rng = random.Random(seed)
         self._kinds, self._kind_cumulative = _area_kinds()
-        # Seed-dependent starting points of the identifier permutations, so seeds do not share identifiers.
-        self._next_id = self._rng.randrange(_ID_MODULUS)
-        self._next_phone = self._rng.randrange(_PHONE_MODULUS)
+        self._national_numbers = NationalNumbers(seed)
+        self._phones = PhoneNumbers(seed)
 
     def households(self, count: int) -> Iterator[GeneratedHousehold]:
         """Yield ``count`` households, one at a time (memory stays flat however many are asked for)."""
@@ -238,8 +236,23 @@ class PopulationGenerator:
                 maternal = family[bisect_right(family_cumulative, r())]
             rows.append(person(age, sex, relationship, paternal, maternal, urban))
             ages.append(age)
+        if size > 1 and len({(row[10], row[11], row[12]) for row in rows}) < size:
+            self._rename_namesakes(rows)
         self._fill_household(rows[0], rows, kind)
         return GeneratedHousehold(rows, ages)
+
+    def _rename_namesakes(self, rows: list[list[str]]) -> None:
+        """Give a new given name to anyone with the name and birth date of an earlier member.
+
+        Twins named alike are not plausible, and the import takes two such rows for the same person entered twice.
+        Name tables hold no two names that differ only by accents, so comparing the text as written is enough.
+        """
+        seen: set[tuple[str, str, str]] = set()
+        for row in rows:
+            names = MALE_NAMES if row[13] == "1" else FEMALE_NAMES
+            while (row[10], row[11], row[12]) in seen:
+                row[10] = names.draw(self._rng.random)
+            seen.add((row[10], row[11], row[12]))
 
     def _person(self, age: int, sex: int, relationship: str, paternal: str, maternal: str, urban: bool) -> list[str]:
         """One person's row (household columns empty)."""
@@ -266,13 +279,10 @@ class PopulationGenerator:
         national_id = phone = health = ""
         if age >= d.ADULT_AGE:
             if r() < 0.97:
-                number = 1_000_000 + (self._next_id * _ID_MULTIPLIER) % _ID_MODULUS
-                self._next_id += 1
+                number = self._national_numbers.issue()
                 national_id = f"V-{number}" if r() >= 0.03 else f"E-{number}"
             if r() < 0.6:
-                number = (self._next_phone * _PHONE_MULTIPLIER) % _PHONE_MODULUS
-                self._next_phone += 1
-                phone = f"+58{_OPERATORS[number // 10_000_000]}{number % 10_000_000:07d}"
+                phone = self._phones.issue()
         if r() < d.HEALTH_PREVALENCE[age]:
             health = d.HEALTH_CONDITIONS[age].draw(r)
         return [
