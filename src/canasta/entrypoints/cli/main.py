@@ -13,7 +13,7 @@ import sys
 import click
 import typer
 
-from canasta.entrypoints.cli import admin, bench, registry, server, synth, users
+from canasta.entrypoints.cli import admin, bench, cards, registry, server, synth, users
 
 __all__ = ["app", "run"]
 
@@ -35,6 +35,7 @@ app.command()(server.demo)
 app.add_typer(users.users_app, name="users")
 app.command()(bench.bench)
 app.command()(synth.synth)
+app.add_typer(cards.app, name="cards")
 
 
 def _exit_code(error: Exception) -> int:
