@@ -213,3 +213,49 @@ def test_login_gives_a_token_and_a_wrong_password_does_not(api: Any) -> None:
     unknown = client.post("/auth/token", json={"name": "ghost", "password": "nope"})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
+
+
+def test_typed_identifiers_are_sealed_searchable_and_unique(api: Any) -> None:
+    client, headers = api
+    body = household_body()
+    body["members"][1]["identifiers"] = [{"kind": "birth_certificate", "value": "ACTA-2015-0042"}]
+    household_id = client.post("/households", json=body, headers=headers["officer"]).json()["id"]
+    found = client.get(
+        "/people/search",
+        params={"identifier_kind": "birth_certificate", "identifier": "acta-2015-0042"},
+        headers=headers["officer"],
+    ).json()["items"]
+    assert [item["given_name"] for item in found] == ["María"]
+    child = client.get(f"/households/{household_id}", headers=headers["officer"]).json()["members"][1]
+    assert child["identifiers"] == [{"kind": "birth_certificate", "value": "ACTA-2015-0042"}]
+    clash = household_body(reference="H-API-2")
+    clash["members"][0]["identifiers"] = [{"kind": "birth_certificate", "value": "ACTA-2015-0042"}]
+    clash["members"][0]["national_id"] = "V-7654321"
+    response = client.post("/households", json=clash, headers=headers["officer"])
+    assert (response.status_code, response.json()["code"]) == (409, "identifier_taken")
+    unknown_kind = household_body(reference="H-API-3")
+    unknown_kind["members"][0]["identifiers"] = [{"kind": "voter_card", "value": "X-1234"}]
+    response = client.post("/households", json=unknown_kind, headers=headers["officer"])
+    assert response.status_code == 422
+
+
+def test_consent_is_recorded_and_withdrawn_never_deleted(api: Any) -> None:
+    client, headers = api
+    household_id = client.post("/households", json=household_body(), headers=headers["officer"]).json()["id"]
+    consent = client.post(
+        f"/households/{household_id}/consents", json={"purpose": "notifications"}, headers=headers["officer"]
+    )
+    assert consent.status_code == 201
+    consent_id = consent.json()["id"]
+    withdrawn = client.post(f"/households/{household_id}/consents/{consent_id}/withdraw", headers=headers["officer"])
+    assert withdrawn.status_code == 204
+    again = client.post(f"/households/{household_id}/consents/{consent_id}/withdraw", headers=headers["officer"])
+    assert (again.status_code, again.json()["code"]) == (409, "consent_withdrawn")
+    consents = client.get(f"/households/{household_id}", headers=headers["officer"]).json()["consents"]
+    assert [(c["purpose"], c["given_by"], c["withdrawn_by"]) for c in consents] == [
+        ("notifications", "enrolment_officer:officer", "enrolment_officer:officer")
+    ]
+    prohibited = client.post(
+        f"/households/{household_id}/consents", json={"purpose": "party_membership"}, headers=headers["officer"]
+    )
+    assert (prohibited.status_code, prohibited.json()["code"]) == (422, "prohibited_category")

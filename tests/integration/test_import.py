@@ -218,3 +218,23 @@ def test_canary_values_are_not_stored_in_clear(canasta: Canasta, tmp_path: Path)
     assert "Peña Núñez".encode() in stored
     for value in canaries.values():
         assert value.encode() not in stored
+
+
+def test_an_xlsx_workbook_imports_like_its_csv(canasta: Canasta, tmp_path: Path) -> None:
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(COLUMNS))
+    for row in family("H1", "A"):
+        values: list[object] = list(row.values())
+        values[COLUMNS.index("birth_date")] = date.fromisoformat(row["birth_date"])  # a real date cell
+        values[COLUMNS.index("monthly_income")] = int(row["monthly_income"]) if row["monthly_income"] else None
+        sheet.append(values)
+    path = tmp_path / "people.xlsx"
+    workbook.save(path)
+    result = run_import(canasta, path)
+    assert (result.imported, result.households_imported, result.rejected) == (2, 1, 0)

@@ -21,6 +21,7 @@ __all__ = [
     "Difficulty",
     "DwellingType",
     "Employment",
+    "IdentifierKind",
     "RecordStatus",
     "Relationship",
     "Schooling",
@@ -29,6 +30,7 @@ __all__ = [
     "parse_assets",
     "parse_birth_date",
     "parse_currency",
+    "parse_identifier",
     "parse_national_id",
     "parse_phone",
     "parse_reference",
@@ -123,6 +125,18 @@ class Employment(StrEnum):
     STUDENT = "student"
     RETIRED = "retired"
     DOMESTIC_WORK = "domestic_work"
+
+
+class IdentifierKind(StrEnum):
+    """Kinds of identity document a person may hold; each is sealed and found through its blind index."""
+
+    NATIONAL_ID = "national_id"  # national identity number
+    BIRTH_CERTIFICATE = "birth_certificate"  # civil registry birth record number
+    PASSPORT = "passport"
+    TAX_ID = "tax_id"
+    SOCIAL_SECURITY = "social_security"
+    REFUGEE_ID = "refugee_id"  # refugee or asylum-seeker document
+    OTHER = "other"  # any other official document
 
 
 class DwellingType(StrEnum):
@@ -229,6 +243,16 @@ def parse_national_id(value: str, *, field: str = "national_id") -> str:
     if _NATIONAL_ID.fullmatch(normalised) is None:
         raise ValidationError("must be 4-32 letters, digits or hyphens", field=field, code="invalid_identifier")
     return normalised
+
+
+def parse_identifier(kind: str, value: str, *, field: str = "identifiers") -> tuple[IdentifierKind, str]:
+    """A typed identifier: a known kind and 4-32 characters of ``A-Z 0-9 -`` (upper-cased, spaces removed)."""
+    try:
+        known = IdentifierKind(kind)
+    except ValueError:
+        choices = ", ".join(member.value for member in IdentifierKind)
+        raise ValidationError(f"unknown identifier kind; known: {choices}", field=field, code="invalid_choice") from None
+    return known, parse_national_id(value, field=field)
 
 
 def parse_phone(value: str, *, field: str = "phone") -> str:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from canasta.adapters.db.tables import areas, households, identifiers, people, record_versions
+from canasta.adapters.db.tables import areas, consents, households, identifiers, people, record_versions
 
 __all__ = ["SqlRegistryStore"]
 
@@ -48,7 +48,7 @@ class SqlRegistryStore:
         return self.connection.execute(select(areas.c.level).where(areas.c.code == code)).scalar_one_or_none()
 
     def insert(self, table: str, values: Mapping[str, Any]) -> None:
-        target = {"households": households, "people": people, "identifiers": identifiers}[table]
+        target = {"households": households, "people": people, "identifiers": identifiers, "consents": consents}[table]
         self.connection.execute(insert(target).values(**values))
 
     def household(self, household_id: UUID) -> Row | None:
@@ -120,6 +120,21 @@ class SqlRegistryStore:
             .order_by(record_versions.c.version)
         ).mappings()
         return [dict(row) for row in rows]
+
+    def consents_of(self, household_id: UUID) -> list[Row]:
+        rows = self.connection.execute(
+            select(consents).where(consents.c.household_id == household_id).order_by(consents.c.given_at, consents.c.id)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def withdraw_consent(self, consent_id: UUID, *, at: datetime, by: str) -> bool:
+        """Mark a consent withdrawn; False when it was withdrawn already."""
+        changed = self.connection.execute(
+            update(consents)
+            .where(and_(consents.c.id == consent_id, consents.c.withdrawn_at.is_(None)))
+            .values(withdrawn_at=at, withdrawn_by=by)
+        )
+        return changed.rowcount == 1
 
     def search_by_identifier(self, kind: str, blind_index: bytes, scopes: Sequence[str]) -> list[Row]:
         query = (

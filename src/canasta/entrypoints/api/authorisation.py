@@ -23,6 +23,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "POST /households/{household_id}/deactivate": _STAFF_WRITE,
     "GET /households/{household_id}/versions": _STAFF_READ | {Role.AUDITOR},
     "POST /households/{household_id}/members": _STAFF_WRITE,
+    "POST /households/{household_id}/consents": _STAFF_WRITE,
+    "POST /households/{household_id}/consents/{consent_id}/withdraw": _STAFF_WRITE,
     "GET /people/search": _STAFF_READ,
     "GET /people/{person_id}": _STAFF_READ,
     "PATCH /people/{person_id}": _STAFF_WRITE,

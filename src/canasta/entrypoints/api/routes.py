@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Request, status
 
 from canasta.adapters.db.users import login
 from canasta.bootstrap import Canasta
+from canasta.domain.registry import IdentifierKind
 from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep
 from canasta.entrypoints.api.schemas import (
+    ConsentCreate,
     Created,
     Deactivation,
     HouseholdCreate,
@@ -102,11 +104,30 @@ def add_member(household_id: UUID, body: PersonCreate, actor: CurrentActor, regi
     return Created(id=use_cases.add_member(registry, actor, household_id, data, reason=body.reason or "new member"))
 
 
+@router.post("/households/{household_id}/consents", status_code=status.HTTP_201_CREATED, tags=["households"])
+def record_consent(household_id: UUID, body: ConsentCreate, actor: CurrentActor, registry: RegistryDep) -> Created:
+    """Record consent to a stated purpose, given now, by the household or one member."""
+    consent_id = use_cases.record_consent(registry, actor, household_id, purpose=body.purpose, person_id=body.person_id)
+    return Created(id=consent_id)
+
+
+@router.post(
+    "/households/{household_id}/consents/{consent_id}/withdraw",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["households"],
+)
+def withdraw_consent(household_id: UUID, consent_id: UUID, actor: CurrentActor, registry: RegistryDep) -> None:
+    """Withdraw a consent: it is kept, marked withdrawn with who and when."""
+    use_cases.withdraw_consent(registry, actor, household_id, consent_id)
+
+
 @router.get("/people/search", response_model=SearchPage, tags=["people"])
 def search_people(
     actor: CurrentActor,
     registry: RegistryDep,
-    national_id: Annotated[str | None, Query(max_length=40)] = None,
+    national_id: Annotated[str | None, Query(max_length=40, description="Shorthand for a national_id.")] = None,
+    identifier: Annotated[str | None, Query(max_length=40)] = None,
+    identifier_kind: IdentifierKind = IdentifierKind.NATIONAL_ID,
     name: Annotated[str | None, Query(max_length=200)] = None,
     birth_date: date | None = None,
     area_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -115,7 +136,9 @@ def search_people(
 ) -> SearchPage:
     """Find people by exact national id, or by name and birth date within an area; pages of at most 50."""
     items = use_cases.search_people(
-        registry, actor, national_id=national_id, name=name, birth_date=birth_date, area_code=area_code,
+        registry, actor, identifier=national_id or identifier,
+        identifier_kind=IdentifierKind.NATIONAL_ID.value if national_id else identifier_kind.value,
+        name=name, birth_date=birth_date, area_code=area_code,
         limit=limit + 1, offset=offset,
     )  # fmt: skip
     more = len(items) > limit

@@ -12,6 +12,7 @@ from canasta.domain.registry import (
     Difficulty,
     DwellingType,
     Employment,
+    IdentifierKind,
     RecordStatus,
     Relationship,
     Schooling,
@@ -44,6 +45,13 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class IdentifierInput(Request):
+    """A typed identity document number (sealed at rest, searchable by exact value)."""
+
+    kind: IdentifierKind
+    value: Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class PersonFields(Request):
     given_name: Name
     family_name: Name
@@ -59,6 +67,7 @@ class PersonFields(Request):
     schooling: Schooling | None = None
     employment: Employment | None = None
     national_id: Annotated[str, Field(max_length=40)] | None = None
+    identifiers: list[IdentifierInput] = Field(default_factory=list, max_length=7)
     phone: Annotated[str, Field(max_length=24)] | None = None
     health_needs: Annotated[str, Field(max_length=500)] | None = None
     custom: CustomValues | None = None
@@ -90,6 +99,7 @@ class PersonUpdate(Request):
     schooling: Schooling | None = None
     employment: Employment | None = None
     national_id: Annotated[str, Field(max_length=40)] | None = None
+    identifiers: list[IdentifierInput] | None = Field(None, max_length=7, description="Identifiers to add.")
     phone: Annotated[str, Field(max_length=24)] | None = None
     health_needs: Annotated[str, Field(max_length=500)] | None = None
     custom: CustomValues | None = None
@@ -134,6 +144,28 @@ class Deactivation(Request):
     reason: Reason
 
 
+class IdentifierPublic(BaseModel):
+    kind: str
+    value: str
+
+
+class ConsentCreate(Request):
+    """Consent to a stated purpose, by the household or one member (``person_id``)."""
+
+    purpose: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z][a-z0-9_:.-]{2,63}$")]
+    person_id: UUID | None = None
+
+
+class ConsentPublic(BaseModel):
+    id: UUID
+    person_id: UUID | None
+    purpose: str
+    given_at: datetime
+    given_by: str
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+
+
 class PersonPublic(BaseModel):
     id: UUID
     household_id: UUID
@@ -152,6 +184,7 @@ class PersonPublic(BaseModel):
     schooling: str | None
     employment: str | None
     national_id: str | None
+    identifiers: list[IdentifierPublic]
     phone: str | None
     health_needs: str | None
     custom: dict[str, Any] | None
@@ -184,6 +217,7 @@ class HouseholdPublic(BaseModel):
     updated_by: str
     change_reason: str
     members: list[PersonPublic]
+    consents: list[ConsentPublic]
 
 
 class VersionPublic(BaseModel):
