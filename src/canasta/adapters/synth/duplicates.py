@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from canasta.adapters.synth.identifiers import NationalNumbers
-from canasta.adapters.synth.population import CURRENCY, REFERENCE_DATE, GeneratedHousehold
+from canasta.adapters.synth.population import COLUMNS, CURRENCY, HOUSEHOLD_COLUMNS, REFERENCE_DATE, GeneratedHousehold
 from canasta.adapters.synth.tables import Table
 
 __all__ = ["CORRUPTION_KINDS", "PLACEMENTS", "DuplicateInjector", "DuplicateRecord", "drop_accents", "typo"]
@@ -49,7 +49,10 @@ CORRUPTION_KINDS = (
     "given_name_typo", "family_name_typo", "accents_dropped", "second_family_name_dropped",
     "birth_day_month_swapped", "birth_year_typo", "national_id_missing", "national_id_typo", "phone_missing",
 )  # fmt: skip
-_GIVEN, _FAMILY, _BIRTH, _RELATIONSHIP, _NATIONAL_ID, _PHONE = 10, 11, 12, 14, 23, 24
+_GIVEN, _FAMILY, _BIRTH, _RELATIONSHIP, _NATIONAL_ID, _PHONE = (
+    COLUMNS.index(name) for name in ("given_name", "family_name", "birth_date", "relationship", "national_id", "phone")
+)
+_PERSON_START = COLUMNS.index("person_ref")
 _REFERENCE = REFERENCE_DATE.isoformat()
 _EXACT, _GROUP_COUNTS = 0.08, Table.of([(1, 0.65), (2, 0.27), (3, 0.08)])
 #: the kinds that change a person's name or birth date even when case and accents are ignored
@@ -224,7 +227,7 @@ class DuplicateInjector:
             self._next_entrant += 1 + self._skip()
 
     def _copy(self, original: list[str], placement: str, relationship: str) -> tuple[list[str], tuple[str, ...]]:
-        copy = ["", "", "", "", "", "", "", "", "", "", *original[10:]]
+        copy = [""] * (_PERSON_START + 1) + original[_PERSON_START + 1 :]
         copy[_RELATIONSHIP] = relationship
         return copy, (placement, *self._corrupt(copy, in_same_household=placement == "same_household"))
 
@@ -307,8 +310,9 @@ class DuplicateInjector:
         """Household columns of a one-person household: the original's parish, a room, a small income."""
         r = self._rng.random
         income = 0 if r() < 0.2 else int(self._rng.lognormvariate(12.2, 0.8) / 100) * 100
-        row[1:9] = [area_code, "", str(income), CURRENCY, "room", "rented" if r() < 0.6 else "borrowed",
-                    "mobile_phone" if r() < 0.8 else "", ""]  # fmt: skip
+        tenure = "rented" if r() < 0.6 else "borrowed"
+        assets = "mobile_phone" if r() < 0.8 else ""
+        row[1 : len(HOUSEHOLD_COLUMNS)] = [area_code, "", str(income), CURRENCY, "room", tenure, assets, ""]
 
 
 def _identity(row: list[str]) -> tuple[str, str]:

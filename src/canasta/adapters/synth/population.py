@@ -10,12 +10,12 @@ Distributions (figures in ``distributions.py``):
 * **Household size.** 1 + a negative binomial (dispersion 3), truncated at 12; mean 3.0 in urban and 3.7 in
   rural parishes, shifted by the state (-0.35 in the metropolitan district to +0.6 in the riverine south):
   about 3.3 nationally.
-* **Composition.** One ``head`` (18-95; one-person households skew old or young, large ones middle-aged; 40%
-  female, 55% alone). A ``spouse`` of the other sex, about the same age, in 60-68% of households of two or
-  more (fewer with a female head). Others are ``child`` (74%: 16-45 years younger than both parents, never
-  less than 15), ``grandchild`` (heads over 40: 36-75 years younger than the head), ``parent`` (older by
-  16-45; at most two; heads up to 64), ``sibling`` (within 12 years of the head), ``other_relative`` (any age)
-  and ``non_relative`` (16-70).
+* **Composition.** One ``head`` (18-95; one-person households skew old or young, large ones middle-aged;
+  female for 55% of people living alone and 40% of other heads). A ``spouse`` of the other sex, about the
+  same age, in 60-68% of households of two or more (fewer with a female head). Others are ``child`` (74%:
+  16-45 years younger than both parents, never less than 15), ``grandchild`` (heads over 40: 36-75 years
+  younger than the head), ``parent`` (older by 16-45; at most two; heads up to 64), ``sibling`` (within 12
+  years of the head), ``other_relative`` (any age) and ``non_relative`` (16-70).
 * **Names.** Spanish given names by sex; two family names (paternal then maternal) for 97%. Children carry
   the father's first family name then the mother's (a single mother's children: an absent father's and hers,
   or both of hers); siblings share the head's; a parent passes on the one the head inherited.
@@ -74,6 +74,9 @@ PERSON_COLUMNS = (
 COLUMNS = HOUSEHOLD_COLUMNS + PERSON_COLUMNS
 CURRENCY = "VES"
 REFERENCE_DATE = d.REFERENCE_DATE
+_GIVEN, _FAMILY, _BIRTH, _SEX, _EMPLOYMENT = (
+    COLUMNS.index(name) for name in ("given_name", "family_name", "birth_date", "sex", "employment")
+)
 
 #: monthly household income in minor units (4,500.00 VES) before regional factors
 NATIONAL_MEDIAN_INCOME = 450_000
@@ -236,7 +239,7 @@ class PopulationGenerator:
                 maternal = family[bisect_right(family_cumulative, r())]
             rows.append(person(age, sex, relationship, paternal, maternal, urban))
             ages.append(age)
-        if size > 1 and len({(row[10], row[11], row[12]) for row in rows}) < size:
+        if size > 1 and len({(row[_GIVEN], row[_FAMILY], row[_BIRTH]) for row in rows}) < size:
             self._rename_namesakes(rows)
         self._fill_household(rows[0], rows, kind)
         return GeneratedHousehold(rows, ages)
@@ -249,10 +252,10 @@ class PopulationGenerator:
         """
         seen: set[tuple[str, str, str]] = set()
         for row in rows:
-            names = MALE_NAMES if row[13] == "1" else FEMALE_NAMES
-            while (row[10], row[11], row[12]) in seen:
-                row[10] = names.draw(self._rng.random)
-            seen.add((row[10], row[11], row[12]))
+            names = MALE_NAMES if row[_SEX] == "1" else FEMALE_NAMES
+            while (row[_GIVEN], row[_FAMILY], row[_BIRTH]) in seen:
+                row[_GIVEN] = names.draw(self._rng.random)
+            seen.add((row[_GIVEN], row[_FAMILY], row[_BIRTH]))
 
     def _person(self, age: int, sex: int, relationship: str, paternal: str, maternal: str, urban: bool) -> list[str]:
         """One person's row (household columns empty)."""
@@ -298,7 +301,7 @@ class PopulationGenerator:
         r = self._rng.random
         earners = pensioners = 0
         for row in rows:
-            employment = row[22]
+            employment = row[_EMPLOYMENT]
             if employment in _EARNING:
                 earners += 1
             elif employment == "retired":

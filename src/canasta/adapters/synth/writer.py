@@ -24,6 +24,7 @@ __all__ = ["DUPLICATE_COLUMNS", "Summary", "companion_path", "write_population"]
 
 #: header of the ground-truth file
 DUPLICATE_COLUMNS = ("duplicate_person_ref", "original_person_ref", "kinds")
+_HOUSEHOLD_REF, _PERSON_REF = COLUMNS.index("household_ref"), COLUMNS.index("person_ref")
 #: how many genuine households between two calls of the progress callback
 PROGRESS_EVERY = 2048
 
@@ -110,13 +111,14 @@ def write_population(
                     reference = f"H{household_count:07d}"
                     for row in group.rows:
                         person_count += 1
-                        row[0] = reference
-                        row[9] = f"P{person_count:08d}"
+                        row[_HOUSEHOLD_REF] = reference
+                        row[_PERSON_REF] = f"P{person_count:08d}"
                     writer.writerows(group.rows)
                 if truth is not None and records:
                     duplicate_count += len(records)
                     truth.writerows(
-                        (record.duplicate[9], record.original[9], ";".join(record.kinds)) for record in records
+                        (record.duplicate[_PERSON_REF], record.original[_PERSON_REF], ";".join(record.kinds))
+                        for record in records
                     )
                 if progress is not None and done % PROGRESS_EVERY == 0:
                     progress(done)
