@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from canasta.adapters.clock import SystemClock
 from canasta.adapters.crypto.fields import FieldSealer
 from canasta.adapters.crypto.keyfile import KeyMaterial, load_key_material
+from canasta.adapters.crypto.keyring import SealedKeyring
+from canasta.adapters.db.card_store import SqlCardStore
 from canasta.adapters.db.engine import make_engine
 from canasta.adapters.ids import new_ids
 from canasta.config import Environment, Settings
+from canasta.services.cards import CardPolicy, Cards
 from canasta.services.ports import Clock
 
 __all__ = ["Canasta", "bootstrap"]
@@ -30,8 +34,14 @@ class Canasta:
     settings: Settings
     engine: Engine
     sealer: FieldSealer
+    keyring: SealedKeyring
     clock: Clock
     new_ids: Callable[[int], list[UUID]]
+
+    def cards(self, connection: Connection) -> Cards:
+        """The card use cases' collaborators on ``connection`` (the unit of work)."""
+        policy = CardPolicy(issuer=self.settings.card_issuer, validity=timedelta(days=self.settings.card_validity_days))
+        return Cards(SqlCardStore(connection), self.keyring, self.clock, self.new_ids, policy)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -56,6 +66,7 @@ def bootstrap(
         settings=settings,
         engine=engine if engine is not None else make_engine(settings.database_url),
         sealer=FieldSealer(keys),
+        keyring=SealedKeyring(keys),
         clock=clock if clock is not None else SystemClock(),
         new_ids=id_factory if id_factory is not None else new_ids,
     )

@@ -259,3 +259,42 @@ def test_consent_is_recorded_and_withdrawn_never_deleted(api: Any) -> None:
         f"/households/{household_id}/consents", json={"purpose": "party_membership"}, headers=headers["officer"]
     )
     assert (prohibited.status_code, prohibited.json()["code"]) == (422, "prohibited_category")
+
+
+def test_card_verification_answers_anything_a_camera_reads(api: Any) -> None:
+    client, headers = api
+    canasta = client.app.state.canasta
+    from datetime import UTC, datetime
+
+    from canasta.domain.access import Actor, Role
+    from canasta.services import cards as card_cases
+
+    admin = Actor(user_id=canasta.new_ids(1)[0], name="admin", role=Role.ADMIN)
+    household_id = client.post("/households", json=household_body(), headers=headers["officer"]).json()["id"]
+    with canasta.engine.begin() as connection:
+        cards = canasta.cards(connection)
+        card_cases.create_key(cards, admin, purpose="card")
+        from uuid import UUID
+
+        card = card_cases.issue_card(cards, admin, UUID(household_id), label="Canasta", reason="new")
+        [job] = list(card_cases.print_jobs(cards, household_id=UUID(household_id)))
+    valid = client.post("/cards/verify", json={"text": job.qr_text}, headers=headers["officer"])
+    assert valid.status_code == 200
+    body = valid.json()
+    assert (body["valid"], body["card_number"], body["holder_name"]) == (True, card.card_number, "José Peña Núñez")
+    assert datetime.fromisoformat(body["expires_at"]) > datetime(2029, 1, 1, tzinfo=UTC)
+    for text, reason in (
+        (job.qr_text[:-7], "malformed"),
+        (job.qr_text.lower(), None),  # lenient on encoding: lower-case Base45 is read
+        ("HC1:NCFOXN%TS3DH", "malformed"),
+        ("%%%%", "malformed_base45"),
+    ):
+        answer = client.post("/cards/verify", json={"text": text}, headers=headers["officer"]).json()
+        if reason is None:
+            assert answer["valid"] is True
+        else:
+            assert answer["valid"] is False
+            assert answer["reason"].startswith(reason)
+    noise = client.post("/cards/verify", json={"text": "A" * 10_000_000}, headers=headers["officer"])
+    assert (noise.status_code, noise.json()["field"]) == (422, "text")
+    assert client.post("/cards/verify", json={"text": job.qr_text}, headers=headers["auditor"]).status_code == 403

@@ -61,7 +61,7 @@ ALPHANUMERIC_CHARACTERS: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ
 ERROR_CORRECTION: Final = "Q"
 #: largest symbol a card prints (69 x 69 modules)
 MAX_VERSION: Final = 13
-#: alphanumeric characters a version 13 symbol holds at error correction Q (ISO/IEC 18004 table 7)
+#: alphanumeric characters a version 13 symbol holds at error correction Q (ISO/IEC 18004)
 MAX_PAYLOAD_CHARACTERS: Final = 352
 MODULE_SIZE_MM: Final = 0.508
 QUIET_ZONE_MODULES: Final = 4

@@ -78,6 +78,7 @@ class _RecordingWriter:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.spelling = inner.spelling  # the rows are recorded as the writer takes them, ready to write
         self.seconds = 0.0
 
     def existing_households(self, references: Any) -> dict[str, Any]:

@@ -523,18 +523,22 @@ class _Decider:
         claimed: dict[bytes, int] = {}
         # Households created earlier in this batch, for their scattered later rows: reference -> (id, wrapped key).
         created: dict[str, tuple[bytes, bytes]] = {}
+        # People written earlier in this batch: a reference repeated in another household is a duplicate, as it
+        # is when the earlier row went in an earlier batch (and not a unique-key failure of the whole batch).
+        written: set[str] = set()
         for prepared, group in batch:
             own = [index for index in prepared.blind_indexes if index is not None]
             if (
                 prepared.head_rule_holds
                 and prepared.reference not in existing_households
                 and prepared.reference not in created
-                and not any(reference in existing_people for reference in prepared.person_references)
+                and not any(reference in existing_people or reference in written for reference in prepared.person_references)
                 and not any(index in taken or index in claimed for index in own)
                 and len(set(own)) == len(own)
             ):
                 household_rows.append(prepared.household_row)
                 created[prepared.reference] = (prepared.ids[0], prepared.household_row[DATA_KEY])
+                written.update(prepared.person_references)
                 person_rows.extend(prepared.person_rows)
                 identifier_rows.extend(prepared.identifier_rows)
                 for index, row in zip(prepared.blind_indexes, prepared.person_rows_numbers, strict=True):
@@ -544,7 +548,7 @@ class _Decider:
                 result.households_imported += 1
                 continue
             self._decide_again(
-                prepared, group, existing_households, existing_people, taken, claimed, created,
+                prepared, group, existing_households, existing_people, taken, claimed, created, written,
                 (household_rows, person_rows, identifier_rows),
             )  # fmt: skip
         if person_rows:
@@ -559,6 +563,7 @@ class _Decider:
         taken: set[bytes],
         claimed: dict[bytes, int],
         created: dict[str, tuple[bytes, bytes]],
+        written: set[str],
         out: tuple[list[SpelledRow], list[SpelledRow], list[SpelledRow]],
     ) -> None:
         """The household the sequential way: validated again here, sealed under its stored key if it has one."""
@@ -571,7 +576,7 @@ class _Decider:
         fresh: list[PersonDraft] = []
         errors: list[RowError] = []
         for person in draft.people:
-            earlier_import = existing_people.get(person.reference, False)
+            earlier_import = import_id if person.reference in written else existing_people.get(person.reference, False)
             if earlier_import is False:
                 fresh.append(person)
             elif earlier_import == import_id:
@@ -640,6 +645,7 @@ class _Decider:
                 identifier_rows.append(
                     builder.identifier(person.national_id, identifier_id, row[0], cipher, index, now)
                 )
+        written.update(person.reference for person in fresh)
         result.imported += len(fresh)
 
 

@@ -2,15 +2,17 @@
 
 PostgreSQL gets binary ``COPY``; SQLite gets ``executemany`` inside one ``BEGIN IMMEDIATE`` transaction. Rows
 arrive as tuples in the column order of :data:`HOUSEHOLD_COLUMNS`, :data:`PERSON_COLUMNS` and
-:data:`IDENTIFIER_COLUMNS`, holding Python values (``UUID``, ``date``, aware ``datetime``, ``bytes``, JSON-ready
-dicts); each writer converts them to its database's own representation, so the two stay interchangeable.
+:data:`IDENTIFIER_COLUMNS`, with every value already *spelled* for the database by the writer's
+:attr:`spelling` (a UUID as 32 hex digits for SQLite and as its 16 bytes for PostgreSQL, and so on). Whoever
+builds the rows spells them once, possibly in another process; the writer hands them to the driver untouched, so
+nothing is converted per row on the writing side. Text and integers are the same on both databases.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -23,7 +25,9 @@ __all__ = [
     "IDENTIFIER_COLUMNS",
     "PERSON_COLUMNS",
     "PostgresBulkWriter",
+    "PostgresSpelling",
     "SqliteBulkWriter",
+    "SqliteSpelling",
     "make_bulk_writer",
 ]
 
@@ -32,25 +36,77 @@ HOUSEHOLD_COLUMNS = (
     "land_m2", "custom", "data_key", "status", "status_reason", "import_id", "version", "created_at",
     "created_by", "updated_at", "updated_by", "change_reason",
 )  # fmt: skip
-HOUSEHOLD_TYPES = (
-    "uuid", "varchar", "varchar", "varchar", "int8", "varchar", "varchar", "varchar", "int4", "int8", "json",
-    "bytea", "varchar", "varchar", "uuid", "int4", "timestamptz", "varchar", "timestamptz", "varchar", "varchar",
-)  # fmt: skip
 PERSON_COLUMNS = (
     "id", "household_id", "reference", "given_name", "family_name", "name_key", "birth_date", "sex",
     "relationship", "wg_seeing", "wg_hearing", "wg_walking", "wg_cognition", "wg_self_care", "wg_communication",
     "schooling", "employment", "phone_sealed", "health_needs_sealed", "custom", "status", "status_reason",
     "import_id", "version", "created_at", "created_by", "updated_at", "updated_by", "change_reason",
 )  # fmt: skip
-PERSON_TYPES = (
-    "uuid", "uuid", "varchar", "varchar", "varchar", "varchar", "date", "int2", "varchar", "int2", "int2",
-    "int2", "int2", "int2", "int2", "varchar", "varchar", "bytea", "bytea", "json", "varchar", "varchar", "uuid",
-    "int4", "timestamptz", "varchar", "timestamptz", "varchar", "varchar",
-)  # fmt: skip
 IDENTIFIER_COLUMNS = ("id", "person_id", "kind", "value_sealed", "blind_index", "created_at", "created_by")
-IDENTIFIER_TYPES = ("uuid", "uuid", "varchar", "bytea", "bytea", "timestamptz", "varchar")
+
+# Binary COPY sends no type with a field: the server decodes each field with its column's own binary input. So a
+# uuid goes as "bytea" (its 16 bytes), a date as "int4" (days since 2000-01-01), a timestamptz as "int8"
+# (microseconds since 2000-01-01 UTC) and json as "text"; the driver then only packs bytes, integers and text.
+HOUSEHOLD_COPY_TYPES = (
+    "bytea", "text", "text", "text", "int8", "text", "text", "text", "int4", "int8", "text", "bytea", "text",
+    "text", "bytea", "int4", "int8", "text", "int8", "text", "text",
+)  # fmt: skip
+PERSON_COPY_TYPES = (
+    "bytea", "bytea", "text", "text", "text", "text", "int4", "int2", "text", "int2", "int2", "int2", "int2",
+    "int2", "int2", "text", "text", "bytea", "bytea", "text", "text", "text", "bytea", "int4", "int8", "text",
+    "int8", "text", "text",
+)  # fmt: skip
+IDENTIFIER_COPY_TYPES = ("bytea", "bytea", "text", "bytea", "bytea", "int8", "text")
+
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_POSTGRES_EPOCH_DAY = date(2000, 1, 1).toordinal()
+_MICROSECOND = timedelta(microseconds=1)
 
 Row = Sequence[Any]
+
+
+class SqliteSpelling:
+    """Values as SQLAlchemy's column types store them in SQLite, so bulk rows and ORM rows read back alike."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def uuid(value: UUID) -> str:
+        return value.hex
+
+    @staticmethod
+    def date(value: date) -> str:
+        return value.isoformat()
+
+    @staticmethod
+    def timestamp(value: datetime) -> str:
+        return sqlite_timestamp(value)
+
+    @staticmethod
+    def json(value: dict[str, Any] | None) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class PostgresSpelling:
+    """Values in the shape PostgreSQL's binary input of each column expects (see the COPY types above)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def uuid(value: UUID) -> bytes:
+        return value.bytes
+
+    @staticmethod
+    def date(value: date) -> int:
+        return value.toordinal() - _POSTGRES_EPOCH_DAY
+
+    @staticmethod
+    def timestamp(value: datetime) -> int:
+        return (value - _POSTGRES_EPOCH) // _MICROSECOND
+
+    @staticmethod
+    def json(value: dict[str, Any] | None) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
@@ -71,53 +127,27 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-class _SqliteRows:
-    """Converts rows of one table to SQLite values, touching only the columns that need it.
-
-    Timestamps repeat within a batch (one ``now`` per batch), so their text is cached by value.
-    """
-
-    def __init__(self, types: Sequence[str]) -> None:
-        self._uuids = [i for i, kind in enumerate(types) if kind == "uuid"]
-        self._dates = [i for i, kind in enumerate(types) if kind == "date"]
-        self._stamps = [i for i, kind in enumerate(types) if kind == "timestamptz"]
-        self._json = [i for i, kind in enumerate(types) if kind == "json"]
-        self._stamp_text: dict[datetime, str] = {}
-
-    def __call__(self, row: Row) -> list[Any]:
-        values = list(row)
-        for i in self._uuids:
-            value = values[i]
-            if value is not None:
-                values[i] = value.hex
-        for i in self._dates:
-            values[i] = values[i].isoformat()
-        for i in self._stamps:
-            stamp = values[i]
-            text = self._stamp_text.get(stamp)
-            if text is None:
-                text = self._stamp_text[stamp] = sqlite_timestamp(stamp)
-            values[i] = text
-        for i in self._json:
-            if values[i] is not None:
-                values[i] = json.dumps(values[i], ensure_ascii=False)
-        return values
+def _insert(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608  # fixed names
 
 
 class SqliteBulkWriter:
     """Batches through the SQLite driver's ``executemany`` on one connection."""
 
+    spelling = SqliteSpelling()
+
     def __init__(self, engine: Engine) -> None:
         self._connection = engine.raw_connection()
         self._raw: Any = cast(Any, self._connection.driver_connection)  # the DBAPI connection itself
         self._raw.isolation_level = None  # transactions are explicit below
-        # A larger page cache keeps the indexes' working set in memory during a long load (64 MiB).
-        self._raw.execute("PRAGMA cache_size=-65536")
-        self._converters = {
-            "households": _SqliteRows(HOUSEHOLD_TYPES),
-            "people": _SqliteRows(PERSON_TYPES),
-            "identifiers": _SqliteRows(IDENTIFIER_TYPES),
-        }
+        # A larger page cache keeps the indexes' working set in memory during a long load (128 MiB): the birth
+        # date and blind-index indexes take keys in random order, so they are touched all over.
+        self._raw.execute("PRAGMA cache_size=-131072")
+        self._statements = (
+            _insert("households", HOUSEHOLD_COLUMNS),
+            _insert("people", PERSON_COLUMNS),
+            _insert("identifiers", IDENTIFIER_COLUMNS),
+        )
 
     def _query(self, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
@@ -147,16 +177,12 @@ class SqliteBulkWriter:
         return bytes(row[0])
 
     def write_batch(self, households: Iterable[Row], people: Iterable[Row], identifiers: Iterable[Row]) -> None:
+        """Insert spelled rows in one transaction: all of them or, on any error, none."""
         raw = self._raw
         raw.execute("BEGIN IMMEDIATE")
         try:
-            for table, columns, rows in (
-                ("households", HOUSEHOLD_COLUMNS, households),
-                ("people", PERSON_COLUMNS, people),
-                ("identifiers", IDENTIFIER_COLUMNS, identifiers),
-            ):
-                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608  # fixed names
-                raw.executemany(sql, map(self._converters[table], rows))
+            for sql, rows in zip(self._statements, (households, people, identifiers), strict=True):
+                raw.executemany(sql, rows)
         except BaseException:
             raw.execute("ROLLBACK")
             raise
@@ -168,12 +194,22 @@ class SqliteBulkWriter:
 
 
 class PostgresBulkWriter:
-    """Batches through binary ``COPY`` on one psycopg connection."""
+    """Batches through binary ``COPY`` on one psycopg connection, one ``COPY`` per table per batch."""
+
+    spelling = PostgresSpelling()
 
     def __init__(self, engine: Engine) -> None:
         self._connection = engine.raw_connection()
         self._raw: Any = cast(Any, self._connection.driver_connection)  # the DBAPI connection itself
         self._raw.autocommit = False
+        self._copies = tuple(
+            (f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)", types)
+            for table, columns, types in (
+                ("households", HOUSEHOLD_COLUMNS, HOUSEHOLD_COPY_TYPES),
+                ("people", PERSON_COLUMNS, PERSON_COPY_TYPES),
+                ("identifiers", IDENTIFIER_COLUMNS, IDENTIFIER_COPY_TYPES),
+            )
+        )
 
     def existing_households(self, references: Sequence[str]) -> dict[str, tuple[UUID, UUID | None]]:
         with self._raw.cursor() as cursor:
@@ -208,26 +244,18 @@ class PostgresBulkWriter:
         return bytes(row[0])
 
     def write_batch(self, households: Iterable[Row], people: Iterable[Row], identifiers: Iterable[Row]) -> None:
-        from psycopg.types.json import Json
-
+        """Copy spelled rows in one transaction: all of them or, on any error, none."""
         try:
             with self._raw.cursor() as cursor:
-                for table, columns, types, rows in (
-                    ("households", HOUSEHOLD_COLUMNS, HOUSEHOLD_TYPES, households),
-                    ("people", PERSON_COLUMNS, PERSON_TYPES, people),
-                    ("identifiers", IDENTIFIER_COLUMNS, IDENTIFIER_TYPES, identifiers),
-                ):
-                    json_positions = [i for i, kind in enumerate(types) if kind == "json"]
-                    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+                # A lost batch is re-imported by running the file again, so the load need not wait for each
+                # commit's flush; it stays atomic, and the journal's synchronous commit at the end flushes the
+                # write-ahead log up to it, and so every batch before it, before the import reports success.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+                for (statement, types), rows in zip(self._copies, (households, people, identifiers), strict=True):
                     with cursor.copy(statement) as copy:
                         copy.set_types(types)
                         write_row = copy.write_row
                         for row in rows:
-                            if json_positions and any(row[i] is not None for i in json_positions):
-                                row = list(row)
-                                for i in json_positions:
-                                    if row[i] is not None:
-                                        row[i] = Json(row[i])
                             write_row(row)
             self._raw.commit()
         except BaseException:

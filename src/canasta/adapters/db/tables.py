@@ -97,7 +97,11 @@ households = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("reference", String(64), nullable=False, unique=True),
-    Column("area_code", String(32), ForeignKey("areas.code"), nullable=False, index=True),
+    # No foreign key (here and on the other bulk-loaded columns below): a per-row key check is most of the cost
+    # of a bulk load on PostgreSQL, and integrity is guaranteed otherwise. Every writer checks the code against
+    # the parish-level areas first (the import against the list it reads at its start, the record path through
+    # ``area_level``), and areas are never deleted.
+    Column("area_code", String(32), nullable=False, index=True),
     Column("address", String(200), nullable=True),
     Column("monthly_income", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -109,7 +113,9 @@ households = Table(
     Column("data_key", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),
     Column("status_reason", String(500), nullable=True),
-    Column("import_id", Uuid, ForeignKey("imports.id"), nullable=True, index=True),
+    # Provenance only, never searched (so no index), and no foreign key: the import journals its ``imports`` row
+    # in its own committed transaction before it writes any batch, and journal rows are never deleted.
+    Column("import_id", Uuid, nullable=True),
     *_audit_columns(),
     CheckConstraint("monthly_income >= 0", name="income_not_negative"),
     CheckConstraint("land_m2 IS NULL OR land_m2 >= 0", name="land_not_negative"),
@@ -120,7 +126,9 @@ people = Table(
     "people",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("household_id", Uuid, ForeignKey("households.id"), nullable=False, index=True),
+    # No foreign key: every writer (the import, enrolment, add-member) writes a person in the transaction that
+    # writes the household or after reading that it exists, and households are never deleted (DESIGN section 1).
+    Column("household_id", Uuid, nullable=False, index=True),
     Column("reference", String(64), nullable=False, unique=True),
     Column("given_name", String(100), nullable=False),
     Column("family_name", String(100), nullable=False),
@@ -137,7 +145,7 @@ people = Table(
     Column("custom", JSON, nullable=True),
     Column("status", String(16), nullable=False),
     Column("status_reason", String(500), nullable=True),
-    Column("import_id", Uuid, ForeignKey("imports.id"), nullable=True, index=True),
+    Column("import_id", Uuid, nullable=True),  # provenance only, as on households
     *_audit_columns(),
     CheckConstraint("sex IN (0, 1, 2, 9)", name="sex_iso_5218"),
     CheckConstraint("status IN ('active', 'inactive')", name="status"),
@@ -147,7 +155,9 @@ identifiers = Table(
     "identifiers",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("person_id", Uuid, ForeignKey("people.id"), nullable=False, index=True),
+    # No foreign key: an identifier is written in the transaction that writes its person, or for a person just
+    # read, and people are never deleted.
+    Column("person_id", Uuid, nullable=False, index=True),
     Column("kind", String(32), nullable=False),
     Column("value_sealed", LargeBinary, nullable=False),
     Column("blind_index", LargeBinary(32), nullable=False),

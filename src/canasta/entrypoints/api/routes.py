@@ -13,6 +13,8 @@ from canasta.bootstrap import Canasta
 from canasta.domain.registry import IdentifierKind
 from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep
 from canasta.entrypoints.api.schemas import (
+    CardVerificationPublic,
+    CardVerificationRequest,
     ConsentCreate,
     Created,
     Deactivation,
@@ -174,3 +176,30 @@ def deactivate_person(
 def person_versions(person_id: UUID, actor: CurrentActor, registry: RegistryDep) -> list[dict[str, object]]:
     """Every earlier version of the person, with who replaced it, when and why."""
     return use_cases.read_versions(registry, actor, "people", person_id)
+
+
+@router.post("/cards/verify", response_model=CardVerificationPublic, tags=["cards"])
+def verify_card(body: CardVerificationRequest, request: Request, _actor: CurrentActor) -> CardVerificationPublic:
+    """Check a card's QR text: valid, or refused with one precise reason. Anything a camera reads gets an answer."""
+    from datetime import UTC, datetime
+
+    from canasta.adapters.crypto.claim169 import CardVerifier
+    from canasta.services.cards import trusted_keys
+
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.connect() as connection:
+        cards = canasta.cards(connection)
+        verifier = CardVerifier(trusted_keys(cards), cards.store.refused_card_numbers())
+    result = verifier.verify(body.text, now=canasta.clock.now())
+    credential = result.credential
+    claims = credential.claims if credential is not None else None
+    return CardVerificationPublic(
+        valid=result.is_valid,
+        reason=result.refusal.value if result.refusal is not None else None,
+        detail=result.detail,
+        card_number=claims.card_id if claims is not None else None,
+        holder_name=claims.full_name if claims is not None and result.is_valid else None,
+        date_of_birth=claims.date_of_birth if claims is not None and result.is_valid else None,
+        expires_at=datetime.fromtimestamp(credential.expires_at, UTC) if credential is not None else None,
+        key_id=result.key_id.hex() if result.key_id is not None else None,
+    )

@@ -270,3 +270,22 @@ class Problem(BaseModel):
     code: str
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+class CardVerificationRequest(Request):
+    """The text a distribution point's scanner read from a card's QR code."""
+
+    text: Annotated[str, Field(min_length=1, max_length=8192)]
+
+
+class CardVerificationPublic(BaseModel):
+    """Valid, or refused with exactly one reason. Only what the card itself carries is returned."""
+
+    valid: bool
+    reason: str | None
+    detail: str
+    card_number: str | None = None
+    holder_name: str | None = None
+    date_of_birth: str | None = None
+    expires_at: datetime | None = None
+    key_id: str | None = None

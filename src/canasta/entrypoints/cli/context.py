@@ -9,8 +9,9 @@ import typer
 
 if TYPE_CHECKING:
     from canasta.bootstrap import Canasta
+    from canasta.domain.access import Actor
 
-__all__ = ["build", "emit_json", "say"]
+__all__ = ["build", "cli_actor", "emit_json", "say"]
 
 
 def build(*, upgrade: bool = True) -> Canasta:
@@ -35,3 +36,12 @@ def say(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, highlight=False).print(message)
+
+
+def cli_actor(name: str) -> Actor:
+    """The actor of a command run on the server itself: an administrator named ``name`` (for the record)."""
+    from uuid import UUID
+
+    from canasta.domain.access import Actor, Role
+
+    return Actor(user_id=UUID(int=0), name=name, role=Role.ADMIN)

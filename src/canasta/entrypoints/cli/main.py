@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
-from canasta.entrypoints.cli import admin, bench, cards, registry, server, synth, users
+from canasta.entrypoints.cli import admin, bench, card_issuance, keys, registry, server, synth, users
 
 __all__ = ["app", "run"]
 
@@ -35,7 +34,8 @@ app.command()(server.demo)
 app.add_typer(users.users_app, name="users")
 app.command()(bench.bench)
 app.command()(synth.synth)
-app.add_typer(cards.app, name="cards")
+app.add_typer(card_issuance.cards_app, name="cards")
+app.add_typer(keys.keys_app, name="keys")
 
 
 def _exit_code(error: Exception) -> int:
@@ -66,12 +66,9 @@ def run() -> None:
     try:
         status = app(standalone_mode=False)
         sys.exit(status if isinstance(status, int) else 0)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as usage:
-        usage.show()
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(130)
     except DomainError as error:
@@ -81,6 +78,9 @@ def run() -> None:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
     except Exception as error:
+        if _is_usage_error(error):
+            error.show()  # type: ignore[attr-defined]  # the command-line parser's own errors print themselves
+            sys.exit(2)
         if os.environ.get("CANASTA_DEBUG"):
             raise
         sys.stderr.write(
@@ -88,3 +88,8 @@ def run() -> None:
             "Run again with CANASTA_DEBUG=1 to see the details.\n"
         )
         sys.exit(70)
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """True for the parser's usage errors (missing or bad options), whichever click package raised them."""
+    return callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int)

@@ -121,14 +121,11 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('active', 'inactive')", name=op.f("ck_households_status")),
         sa.CheckConstraint("land_m2 IS NULL OR land_m2 >= 0", name=op.f("ck_households_land_not_negative")),
         sa.CheckConstraint("monthly_income >= 0", name=op.f("ck_households_income_not_negative")),
-        sa.ForeignKeyConstraint(["area_code"], ["areas.code"], name=op.f("fk_households_area_code_areas")),
-        sa.ForeignKeyConstraint(["import_id"], ["imports.id"], name=op.f("fk_households_import_id_imports")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_households")),
         sa.UniqueConstraint("reference", name=op.f("uq_households_reference")),
     )
     with op.batch_alter_table("households", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_households_area_code"), ["area_code"], unique=False)
-        batch_op.create_index(batch_op.f("ix_households_import_id"), ["import_id"], unique=False)
 
     op.create_table(
         "tokens",
@@ -178,15 +175,12 @@ def upgrade() -> None:
         sa.Column("change_reason", sa.String(length=500), nullable=False),
         sa.CheckConstraint("status IN ('active', 'inactive')", name=op.f("ck_people_status")),
         sa.CheckConstraint("sex IN (0, 1, 2, 9)", name=op.f("ck_people_sex_iso_5218")),
-        sa.ForeignKeyConstraint(["household_id"], ["households.id"], name=op.f("fk_people_household_id_households")),
-        sa.ForeignKeyConstraint(["import_id"], ["imports.id"], name=op.f("fk_people_import_id_imports")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
         sa.UniqueConstraint("reference", name=op.f("uq_people_reference")),
     )
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_people_birth_date"), ["birth_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_people_household_id"), ["household_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_people_import_id"), ["import_id"], unique=False)
 
     op.create_table(
         "consents",
@@ -214,7 +208,6 @@ def upgrade() -> None:
         sa.Column("blind_index", sa.LargeBinary(length=32), nullable=False),
         sa.Column("created_at", canasta.adapters.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(["person_id"], ["people.id"], name=op.f("fk_identifiers_person_id_people")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identifiers")),
     )
     with op.batch_alter_table("identifiers", schema=None) as batch_op:
@@ -236,7 +229,6 @@ def downgrade() -> None:
 
     op.drop_table("consents")
     with op.batch_alter_table("people", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_people_import_id"))
         batch_op.drop_index(batch_op.f("ix_people_household_id"))
         batch_op.drop_index(batch_op.f("ix_people_birth_date"))
 
@@ -246,7 +238,6 @@ def downgrade() -> None:
 
     op.drop_table("tokens")
     with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_households_import_id"))
         batch_op.drop_index(batch_op.f("ix_households_area_code"))
 
     op.drop_table("households")
