@@ -251,7 +251,9 @@ def parse_identifier(kind: str, value: str, *, field: str = "identifiers") -> tu
         known = IdentifierKind(kind)
     except ValueError:
         choices = ", ".join(member.value for member in IdentifierKind)
-        raise ValidationError(f"unknown identifier kind; known: {choices}", field=field, code="invalid_choice") from None
+        raise ValidationError(
+            f"unknown identifier kind; known: {choices}", field=field, code="invalid_choice"
+        ) from None
     return known, parse_national_id(value, field=field)
 
 

@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.Column("replaces_card_id", sa.Uuid(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.CheckConstraint(
-            "state IN ('issued', 'active', 'lost', 'revoked', 'expired')", name=op.f("ck_cards_state")
-        ),
+        sa.CheckConstraint("state IN ('issued', 'active', 'lost', 'revoked', 'expired')", name=op.f("ck_cards_state")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cards")),
         sa.UniqueConstraint("card_number", name=op.f("uq_cards_card_number")),
     )
