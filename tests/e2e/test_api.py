@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from canasta.adapters.db.integrity import broken_references
 from canasta.adapters.db.users import add_user, issue_token
 from canasta.entrypoints.api.app import create_app
 from canasta.entrypoints.api.authorisation import PUBLIC, ROUTE_ROLES
@@ -36,6 +37,8 @@ def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str
             headers[name] = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(canasta), raise_server_exceptions=False) as client:
         yield client, headers
+    with canasta.engine.connect() as connection:
+        assert broken_references(connection) == {}  # every write above left its references whole
     canasta.close()
 
 

@@ -14,6 +14,7 @@ import pytest
 from canasta.adapters.crypto.claim169 import CardVerifier
 from canasta.adapters.crypto.trust import read_revocation_list, read_trust_list
 from canasta.adapters.db.card_store import SqlCardStore
+from canasta.adapters.db.integrity import broken_references
 from canasta.bootstrap import Canasta
 from canasta.domain.access import Actor, Role
 from canasta.domain.cards import CardState, is_valid_card_number
@@ -36,6 +37,8 @@ def canasta(database_url: str) -> Iterator[Canasta]:
         use_cases.create_key(cards, ADMIN, purpose="card")
         use_cases.create_key(cards, ADMIN, purpose="list")
     yield app
+    with app.engine.connect() as connection:
+        assert broken_references(connection) == {}
     app.close()
 
 

@@ -46,13 +46,23 @@ def db_upgrade() -> None:
 
 @db_app.command("check")
 def db_check() -> None:
-    """Fail when the tables in the code differ from what the migrations build."""
+    """Fail when the migrations differ from the tables, or when any row refers to a row that does not exist."""
+    from canasta.adapters.db.integrity import broken_references
     from canasta.adapters.db.schema import check_schema
+    from canasta.domain.errors import ConflictError
 
     app = build()
-    check_schema(app.engine)
-    say("migrations match the tables")
-    app.close()
+    try:
+        check_schema(app.engine)
+        say("migrations match the tables")
+        with app.engine.connect() as connection:
+            broken = broken_references(connection)
+    finally:
+        app.close()
+    if broken:
+        listed = ", ".join(f"{name}: {count} row(s)" for name, count in broken.items())
+        raise ConflictError(f"broken references: {listed}", code="integrity_broken")
+    say("every reference between rows holds")
 
 
 @fields_app.command("add")
