@@ -64,3 +64,30 @@ def test_the_key_file_is_never_overwritten(tmp_path: Path) -> None:
     before = (tmp_path / "keys.json").read_bytes()
     assert run("init", cwd=tmp_path).returncode == 0
     assert (tmp_path / "keys.json").read_bytes() == before
+
+
+def test_cards_from_keys_to_printed_sheet_to_offline_check(tmp_path: Path) -> None:
+    import pypdfium2
+    import zxingcpp
+
+    assert run("init", cwd=tmp_path).returncode == 0
+    areas = tmp_path / "areas.csv"
+    areas.write_text("code,name,level,parent_code\n" + "".join(",".join(a) + "\n" for a in AREAS), encoding="utf-8")
+    assert run("import", "areas", str(areas), cwd=tmp_path).returncode == 0
+    people = write_csv(tmp_path / "people.csv", [person_row("H1", "P1"), person_row("H2", "P2", given_name="Łukasz")])
+    assert run("import", "households", str(people), cwd=tmp_path).returncode == 0
+    for purpose in ("card", "list"):
+        assert run("keys", "create", "--purpose", purpose, cwd=tmp_path).returncode == 0
+    issued = run("cards", "issue", "--area", "VE-01", "--label", "Canasta Básica", "--json", cwd=tmp_path)
+    assert issued.stdout.strip() == '{"issued": 2}', issued.stderr
+    assert run("cards", "print", "--area", "VE-01", "--out", "cards.pdf", cwd=tmp_path).returncode == 0
+    exported = run("keys", "export-trust-list", "--out", "trust.cbor", cwd=tmp_path)
+    list_key = exported.stderr.split("(devices pin it):")[1].split()[0]
+    page = pypdfium2.PdfDocument(tmp_path / "cards.pdf")[0].render(scale=300 / 72).to_pil()
+    texts = sorted(result.text for result in zxingcpp.read_barcodes(page))
+    assert len(texts) == 2
+    checked = run("cards", "verify", texts[0], "--trust-list", "trust.cbor", "--list-key", list_key, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    refused = run("cards", "verify", "NOT-A-CARD", "--trust-list", "trust.cbor", "--list-key", list_key, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "Traceback" not in refused.stderr
