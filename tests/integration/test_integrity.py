@@ -37,5 +37,10 @@ def test_every_uuid_reference_column_is_checked() -> None:
         ("households", "area_code"), ("households", "import_id"), ("people", "household_id"), ("people", "import_id"),
         ("identifiers", "person_id"), ("consents", "household_id"), ("consents", "person_id"),
         ("cards", "household_id"), ("cards", "holder_id"), ("card_events", "card_id"),
+        ("distribution_points", "area_code"), ("cycles", "programme_id"), ("decisions", "cycle_id"),
+        ("decisions", "household_id"), ("decisions", "appeal_id"), ("entitlements", "programme_id"),
+        ("entitlements", "cycle_id"), ("entitlements", "household_id"), ("entitlements", "decision_id"),
+        ("entitlements", "home_point_id"), ("appeals", "decision_id"), ("appeals", "cycle_id"),
+        ("appeals", "household_id"), ("appeals", "new_decision_id"), ("appeal_events", "appeal_id"),
     }  # fmt: skip
     assert checked == expected

@@ -1,3 +1,5 @@
 """Storage: tables, migrations, repositories, set-based SQL and bulk loading, on SQLite and PostgreSQL."""
 
-from canasta.adapters.db import card_tables as card_tables  # registers the card tables on the shared metadata
+# Importing the package registers every table on the shared metadata (migrations compare against all of them).
+from canasta.adapters.db import card_tables as card_tables
+from canasta.adapters.db import eligibility_tables as eligibility_tables

@@ -13,6 +13,15 @@ from sqlalchemy import Connection, and_, exists, func, select
 from sqlalchemy.sql.schema import Column, Table
 
 from canasta.adapters.db.card_tables import card_events, cards
+from canasta.adapters.db.eligibility_tables import (
+    appeal_events,
+    appeals,
+    cycles,
+    decisions,
+    distribution_points,
+    entitlements,
+    programmes,
+)
 from canasta.adapters.db.tables import areas, consents, households, identifiers, imports, people
 
 __all__ = ["REFERENCES", "Reference", "broken_references"]
@@ -45,6 +54,21 @@ REFERENCES: tuple[Reference, ...] = (
     Reference("card household", cards.c.household_id, households.c.id),
     Reference("card holder", cards.c.holder_id, people.c.id),
     Reference("card event card", card_events.c.card_id, cards.c.id),
+    Reference("distribution point area", distribution_points.c.area_code, areas.c.code),
+    Reference("cycle programme", cycles.c.programme_id, programmes.c.id),
+    Reference("decision cycle", decisions.c.cycle_id, cycles.c.id),
+    Reference("decision household", decisions.c.household_id, households.c.id),
+    Reference("decision appeal", decisions.c.appeal_id, appeals.c.id, nullable=True),
+    Reference("entitlement programme", entitlements.c.programme_id, programmes.c.id),
+    Reference("entitlement cycle", entitlements.c.cycle_id, cycles.c.id),
+    Reference("entitlement household", entitlements.c.household_id, households.c.id),
+    Reference("entitlement decision", entitlements.c.decision_id, decisions.c.id),
+    Reference("entitlement home point", entitlements.c.home_point_id, distribution_points.c.id, nullable=True),
+    Reference("appeal decision", appeals.c.decision_id, decisions.c.id),
+    Reference("appeal cycle", appeals.c.cycle_id, cycles.c.id),
+    Reference("appeal household", appeals.c.household_id, households.c.id),
+    Reference("appeal new decision", appeals.c.new_decision_id, decisions.c.id, nullable=True),
+    Reference("appeal event appeal", appeal_events.c.appeal_id, appeals.c.id),
 )
 
 
