@@ -18,10 +18,13 @@ from canasta.adapters.crypto.fields import FieldSealer
 from canasta.adapters.crypto.keyfile import KeyMaterial, load_key_material
 from canasta.adapters.crypto.keyring import SealedKeyring
 from canasta.adapters.db.card_store import SqlCardStore
+from canasta.adapters.db.cycle_store import SqlCycleStore
+from canasta.adapters.db.eligibility_run import CycleRun
 from canasta.adapters.db.engine import make_engine
 from canasta.adapters.ids import new_ids
 from canasta.config import Environment, Settings
 from canasta.services.cards import CardPolicy, Cards
+from canasta.services.cycles import Eligibility
 from canasta.services.ports import Clock
 
 __all__ = ["Canasta", "bootstrap"]
@@ -42,6 +45,10 @@ class Canasta:
         """The card use cases' collaborators on ``connection`` (the unit of work)."""
         policy = CardPolicy(issuer=self.settings.card_issuer, validity=timedelta(days=self.settings.card_validity_days))
         return Cards(SqlCardStore(connection), self.keyring, self.clock, self.new_ids, policy)
+
+    def eligibility(self, connection: Connection) -> Eligibility:
+        """The cycle use cases' collaborators on ``connection`` (the unit of work)."""
+        return Eligibility(SqlCycleStore(connection), self.clock, self.new_ids, make_run=CycleRun)
 
     def close(self) -> None:
         self.engine.dispose()

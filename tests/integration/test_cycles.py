@@ -1,0 +1,157 @@
+"""Cycles on SQLite and PostgreSQL: preview, two-person approval, idempotent set-based runs, explanations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import func, select
+
+from canasta.adapters.db.eligibility_tables import decisions, entitlements
+from canasta.adapters.db.integrity import broken_references
+from canasta.adapters.db.registry_store import SqlRegistryStore
+from canasta.bootstrap import Canasta
+from canasta.domain.access import Actor, Role
+from canasta.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from canasta.services import cycles as use_cases
+from canasta.services import registry as registry_cases
+from canasta.services.registry import Registry
+from tests.factories import make_canasta
+
+MANAGER = Actor(user_id=UUID(int=1), name="ana", role=Role.PROGRAMME_MANAGER)
+APPROVER = Actor(user_id=UUID(int=2), name="beto", role=Role.PROGRAMME_MANAGER)
+
+PROGRAMME = {
+    "code": "canasta-ninos", "name": "Canasta para la niñez", "kind": "in_kind",
+    "rule": "children_under_5 >= 1 and income_per_capita < 50000",
+    "formula": {"basis": "per_eligible_member", "amount": 1, "cap": 2, "member_fact": "children_under_5"},
+    "currency": "VES", "unit_value": 30000, "co_payment": 1000,
+    "basket": [{"commodity": "rice", "quantity": 2000, "unit": "g"}, {"commodity": "milk", "quantity": 1, "unit": "l"}],
+    "budget_per_cycle": 10_000_000,
+}  # fmt: skip
+
+
+def child(given: str, born: str) -> dict[str, Any]:
+    return {"given_name": given, "family_name": "Peña", "birth_date": born, "sex": 2, "relationship": "child"}
+
+
+def enrol(app: Canasta, reference: str, income: int, children: list[str]) -> UUID:
+    with app.engine.begin() as connection:
+        registry = Registry(SqlRegistryStore(connection), sealer=app.sealer, clock=app.clock, new_ids=app.new_ids,
+                            definitions={})  # fmt: skip
+        members = [{"given_name": "José", "family_name": "Peña", "birth_date": "1985-01-01", "sex": 1,
+                    "relationship": "head"}] + [child(f"Niña{i}", born) for i, born in enumerate(children)]  # fmt: skip
+        return registry_cases.enrol_household(
+            registry, MANAGER, {"reference": reference, "area_code": "VE-01-01-01", "monthly_income": income,
+                                "currency": "VES", "members": members},
+        )  # fmt: skip
+
+
+@pytest.fixture
+def canasta(database_url: str) -> Iterator[Canasta]:
+    app = make_canasta(database_url)
+    yield app
+    with app.engine.connect() as connection:
+        assert broken_references(connection) == {}
+    app.close()
+
+
+def act(app: Canasta, action: Any) -> Any:
+    with app.engine.begin() as connection:
+        return action(app.eligibility(connection))
+
+
+def count(app: Canasta, table: Any) -> int:
+    with app.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def prepared(app: Canasta) -> UUID:
+    poor_three = enrol(app, "H1", income=60000, children=["2024-06-01", "2023-01-01", "2025-02-02"])
+    enrol(app, "H2", income=60000, children=["2010-01-01"])  # no child under 5
+    enrol(app, "H3", income=900000, children=["2024-01-01"])  # too much income per capita
+    _ = poor_three
+    act(app, lambda e: use_cases.add_programme(e, MANAGER, PROGRAMME))
+    return act(app, lambda e: use_cases.draft_cycle(e, MANAGER, "canasta-ninos", period_start=date(2026, 12, 1),
+                                                    period_end=date(2026, 12, 31)))  # fmt: skip
+
+
+def test_a_cycle_goes_from_preview_to_entitlements_once(canasta: Canasta) -> None:
+    cycle = prepared(canasta)
+    preview = act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    assert (preview["households"], preview["eligible"], preview["units"]) == (3, 1, 2)  # capped at 2
+    assert preview["cost"] == 60000
+    assert [area["code"] for area in preview["by_area"]] == ["VE-01"]
+    assert len(preview["samples"]) == 3
+    with pytest.raises(PermissionDeniedError) as refused:
+        act(canasta, lambda e: use_cases.approve_cycle(e, MANAGER, cycle))
+    assert refused.value.code == "same_person"
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    first = act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    assert (first["decisions"], first["entitlements"]) == (3, 1)
+    again = act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    assert (again["decisions"], again["entitlements"]) == (0, 0)
+    assert (count(canasta, decisions), count(canasta, entitlements)) == (3, 1)
+
+
+def test_a_cycle_cannot_run_before_approval(canasta: Canasta) -> None:
+    cycle = prepared(canasta)
+    with pytest.raises(ConflictError) as refused:
+        act(canasta, lambda e: use_cases.run_cycle(e, MANAGER, cycle))
+    assert refused.value.code == "not_approved"
+    assert count(canasta, decisions) == 0
+
+
+def test_a_budget_overrun_is_refused_at_approval(canasta: Canasta) -> None:
+    enrol(canasta, "H1", income=1000, children=["2024-06-01"])
+    act(canasta, lambda e: use_cases.add_programme(e, MANAGER, {**PROGRAMME, "budget_per_cycle": 100}))
+    cycle = act(canasta, lambda e: use_cases.draft_cycle(e, MANAGER, "canasta-ninos", period_start=date(2026, 12, 1),
+                                                         period_end=date(2026, 12, 31)))  # fmt: skip
+    assert act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))["over_budget"] is True
+    with pytest.raises(ConflictError) as refused:
+        act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    assert refused.value.code == "over_budget"
+
+
+def test_every_decision_is_explained_with_values_and_a_plain_reason(canasta: Canasta) -> None:
+    cycle = prepared(canasta)
+    act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    rich = enrol(canasta, "H9", income=900000, children=[])
+    _ = rich
+    with canasta.engine.connect() as connection:
+        household = (
+            connection.execute(select(decisions.c.household_id).where(decisions.c.reason == "rule_not_met"))
+            .scalars()
+            .first()
+        )
+    assert household is not None
+    [explained] = act(canasta, lambda e: use_cases.explain_decisions(e, household, cycle))
+    assert explained["eligible"] is False
+    assert explained["reason"] == "rule_not_met"
+    assert "does not meet" in explained["plain_reason"]
+    clauses = explained["explanation"]["clauses"]
+    assert any(clause["passed"] is False for clause in clauses)
+    assert all(clause["values"] for clause in clauses if clause["depth"] > 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"rule": "children_under_5 >= "}, "rule"),
+        ({"rule": "childrn_under_5 >= 1"}, "rule"),
+        ({"rule": "voto == 1"}, "rule"),
+        ({"rule": "members + 1"}, "rule"),
+        ({"kind": "lottery"}, "kind"),
+        ({"formula": {"basis": "per_eligible_member", "amount": 1, "member_fact": "nonsense"}}, "formula.member_fact"),
+        ({"basket": []}, "basket"),
+    ],
+)
+def test_bad_programmes_are_refused_naming_the_problem(canasta: Canasta, change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        act(canasta, lambda e: use_cases.add_programme(e, MANAGER, {**PROGRAMME, **change}))
+    assert refused.value.fields.get("field") == field
