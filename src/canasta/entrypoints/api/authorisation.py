@@ -22,6 +22,7 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "PATCH /households/{household_id}": _STAFF_WRITE,
     "POST /households/{household_id}/deactivate": _STAFF_WRITE,
     "GET /households/{household_id}/versions": _STAFF_READ | {Role.AUDITOR},
+    "GET /households/{household_id}/decisions": _STAFF_READ,
     "POST /households/{household_id}/members": _STAFF_WRITE,
     "POST /households/{household_id}/consents": _STAFF_WRITE,
     "POST /households/{household_id}/consents/{consent_id}/withdraw": _STAFF_WRITE,

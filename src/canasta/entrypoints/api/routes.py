@@ -203,3 +203,17 @@ def verify_card(body: CardVerificationRequest, request: Request, _actor: Current
         expires_at=datetime.fromtimestamp(credential.expires_at, UTC) if credential is not None else None,
         key_id=result.key_id.hex() if result.key_id is not None else None,
     )
+
+
+@router.get("/households/{household_id}/decisions", tags=["households"])
+def household_decisions(
+    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep
+) -> list[dict[str, object]]:
+    """Every decision about the household: each condition with the values used, and a plain-language reason."""
+    from canasta.services.cycles import explain_decisions
+    from canasta.services.registry.context import household_in_scope
+
+    household_in_scope(registry, household_id, actor)
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.connect() as connection:
+        return explain_decisions(canasta.eligibility(connection), household_id)

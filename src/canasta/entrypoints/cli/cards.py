@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Card credentials: check a card's signed QR code offline.", no_args_is_help=True)
+app = typer.Typer(help="Benefit cards and their signed QR credentials.", no_args_is_help=True)
 
 
 @app.callback()
 def cards() -> None:
-    """Card credentials: check a card's signed QR code offline."""
+    """Benefit cards and their signed QR credentials."""
 
 
 def _read_qr_image(image: Path) -> str:

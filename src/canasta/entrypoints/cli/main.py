@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from canasta.entrypoints.cli import admin, bench, card_issuance, keys, registry, server, synth, users
+from canasta.entrypoints.cli import admin, bench, card_issuance, cycles, keys, registry, server, synth, users
 
 __all__ = ["app", "run"]
 
@@ -36,6 +36,9 @@ app.command()(bench.bench)
 app.command()(synth.synth)
 app.add_typer(card_issuance.cards_app, name="cards")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(cycles.programmes_app, name="programmes")
+app.add_typer(cycles.cycles_app, name="cycles")
+app.command()(cycles.explain)
 
 
 def _exit_code(error: Exception) -> int:
