@@ -155,3 +155,37 @@ def test_bad_programmes_are_refused_naming_the_problem(canasta: Canasta, change:
     with pytest.raises(ValidationError) as refused:
         act(canasta, lambda e: use_cases.add_programme(e, MANAGER, {**PROGRAMME, **change}))
     assert refused.value.fields.get("field") == field
+
+
+def test_entitlements_are_leased_to_the_closest_distribution_point(canasta: Canasta) -> None:
+    from canasta.adapters.db.eligibility_tables import distribution_points
+    from tests.factories import NOW
+
+    points = {"VE-01": UUID(int=101), "VE-01-01-01": UUID(int=102), "VE-02": UUID(int=103)}
+    with canasta.engine.begin() as connection:
+        for code, point_id in points.items():
+            connection.execute(
+                distribution_points.insert().values(
+                    id=point_id, code=f"DP-{code}", name=f"Bodega {code}", kind="shop", area_code=code,
+                    status="active", created_at=NOW,
+                )
+            )  # fmt: skip
+    near = enrol(canasta, "H1", income=1000, children=["2024-06-01"])
+    with canasta.engine.begin() as connection:
+        registry = Registry(SqlRegistryStore(connection), sealer=canasta.sealer, clock=canasta.clock,
+                            new_ids=canasta.new_ids, definitions={})  # fmt: skip
+        far = registry_cases.enrol_household(
+            registry, MANAGER,
+            {"reference": "H2", "area_code": "VE-01-01-02", "monthly_income": 1000, "currency": "VES",
+             "members": [{"given_name": "Ana", "family_name": "Gil", "birth_date": "1990-01-01", "sex": 2,
+                          "relationship": "head"}, child("Eva", "2024-01-01")]},
+        )  # fmt: skip
+    act(canasta, lambda e: use_cases.add_programme(e, MANAGER, PROGRAMME))
+    cycle = act(canasta, lambda e: use_cases.draft_cycle(e, MANAGER, "canasta-ninos", period_start=date(2026, 12, 1),
+                                                         period_end=date(2026, 12, 31)))  # fmt: skip
+    act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    with canasta.engine.connect() as connection:
+        leased = dict(connection.execute(select(entitlements.c.household_id, entitlements.c.home_point_id)).all())
+    assert leased == {near: points["VE-01-01-01"], far: points["VE-01"]}

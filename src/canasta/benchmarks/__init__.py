@@ -15,4 +15,5 @@ BENCHMARKS: dict[str, str] = {
     "import": "canasta.benchmarks.importing",
     "verify": "canasta.benchmarks.verify",
     "cards": "canasta.benchmarks.cards",
+    "eligibility": "canasta.benchmarks.eligibility",
 }

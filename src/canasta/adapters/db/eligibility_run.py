@@ -2,13 +2,14 @@
 
 Facts come from :func:`~canasta.adapters.db.facts_sql.facts_query`, the rule from
 :func:`~canasta.adapters.db.rule_sql.rule_to_sql`; each step is one ``INSERT ... SELECT`` (or one aggregate
-``SELECT``), never a Python loop over households. Every insert skips households that already have their row, so
-running a step twice creates nothing twice, and a step interrupted midway is completed by running it again.
+``SELECT``), never a Python loop over households. Every insert skips households that already have their row
+(``ON CONFLICT DO NOTHING`` on the unique key), so running a step twice creates nothing twice, and a step
+interrupted midway is completed by running it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,10 +20,8 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
-    exists,
     false,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -147,13 +146,20 @@ def preview(connection: Connection, run: CycleRun, *, samples: int = 5) -> dict[
     }
 
 
+def _insert_new(connection: Connection, table: Any, key: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` for the connection's database: rows already there are skipped
+    by the unique key itself, with no anti-join for the planner to get wrong on a table it has no statistics of."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+
+
 def generate_decisions(connection: Connection, run: CycleRun, *, decided_by: str, now: datetime) -> int:
     """Version-1 decisions for every household served that has none yet in this cycle; returns how many."""
     scoped, rule, units = _population(run)
     eligible = and_(rule, units > 0)
-    already = exists(
-        select(1).where(and_(decisions.c.cycle_id == run.cycle_id, decisions.c.household_id == scoped.c.household_id))
-    )
     reason = case(
         (eligible, literal(DecisionReason.ELIGIBLE.value)),
         (rule, literal(DecisionReason.NO_UNITS.value)),
@@ -171,33 +177,40 @@ def generate_decisions(connection: Connection, run: CycleRun, *, decided_by: str
         literal(now),
         literal(decided_by),
         literal(None),
-    ).where(~already)
+    ).where(true())  # SQLite needs a WHERE to read ON CONFLICT after INSERT ... SELECT
     columns = ["id", "cycle_id", "household_id", "version", "is_eligible", "reason", "score", "units",
                "decided_at", "decided_by", "appeal_id"]  # fmt: skip
     result = connection.execute(
-        insert(decisions).from_select(columns, rows), execution_options={"preserve_rowcount": True}
+        _insert_new(connection, decisions, ["cycle_id", "household_id", "version"]).from_select(columns, rows),
+        execution_options={"preserve_rowcount": True},
     )
     return int(result.rowcount)
 
 
-def _home_points(connection: Connection) -> Mapping[str, UUID]:
-    """Parish code -> the active distribution point whose area is the closest above it (longest code prefix)."""
-    points = connection.execute(
-        select(distribution_points.c.id, distribution_points.c.area_code)
-        .where(distribution_points.c.status == "active")
-        .order_by(distribution_points.c.code)
-    ).all()
-    parishes = connection.execute(select(areas.c.code).where(areas.c.level == "parish")).scalars().all()
-    chosen: dict[str, UUID] = {}
-    for parish in parishes:
-        best: tuple[int, UUID] | None = None
-        for point_id, area_code in points:
-            covers = parish == area_code or parish.startswith(area_code + "-")
-            if covers and (best is None or len(area_code) > best[0]):
-                best = (len(area_code), point_id)
-        if best is not None:
-            chosen[parish] = best[1]
-    return chosen
+def _home_points() -> Subquery:
+    """Parish code -> the active distribution point whose area is the closest above it (longest code prefix).
+
+    A small query over the areas (one row per parish), joined to the households afterwards.
+    """
+    parish = areas.alias("parish")
+    best = (
+        select(distribution_points.c.id)
+        .where(
+            distribution_points.c.status == "active",
+            or_(
+                parish.c.code == distribution_points.c.area_code,
+                parish.c.code.like(distribution_points.c.area_code + "-%"),
+            ),
+        )
+        .order_by(func.length(distribution_points.c.area_code).desc(), distribution_points.c.code)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(parish.c.code.label("area_code"), best.label("point_id"))
+        .where(parish.c.level == "parish")
+        .subquery("home_points")
+    )
 
 
 def generate_entitlements(connection: Connection, run: CycleRun, *, now: datetime) -> int:
@@ -208,18 +221,7 @@ def generate_entitlements(connection: Connection, run: CycleRun, *, now: datetim
         .group_by(decisions.c.household_id)
         .subquery("latest")
     )
-    home = _home_points(connection)
-    point = case({code: literal(point_id) for code, point_id in home.items()}, value=households.c.area_code,
-                 else_=literal(None)) if home else literal(None)  # fmt: skip
-    already = exists(
-        select(1).where(
-            and_(
-                entitlements.c.programme_id == run.programme_id,
-                entitlements.c.cycle_id == run.cycle_id,
-                entitlements.c.household_id == decisions.c.household_id,
-            )
-        )
-    )
+    home = _home_points()
     programme = run.programme
     rows = (
         select(
@@ -234,17 +236,19 @@ def generate_entitlements(connection: Connection, run: CycleRun, *, now: datetim
             literal(programme.currency),
             literal(run.period_start),
             literal(run.period_end),
-            point,
+            home.c.point_id,
             literal("open"),
             literal(now),
         )
         .join(latest, and_(latest.c.household_id == decisions.c.household_id, latest.c.version == decisions.c.version))
         .join(households, households.c.id == decisions.c.household_id)
-        .where(decisions.c.cycle_id == run.cycle_id, decisions.c.is_eligible, decisions.c.units > 0, ~already)
+        .outerjoin(home, home.c.area_code == households.c.area_code)
+        .where(decisions.c.cycle_id == run.cycle_id, decisions.c.is_eligible, decisions.c.units > 0)
     )
     columns = ["id", "programme_id", "cycle_id", "household_id", "decision_id", "units", "unit_value", "co_payment",
                "currency", "valid_from", "valid_until", "home_point_id", "state", "created_at"]  # fmt: skip
     result = connection.execute(
-        insert(entitlements).from_select(columns, rows), execution_options={"preserve_rowcount": True}
+        _insert_new(connection, entitlements, ["programme_id", "cycle_id", "household_id"]).from_select(columns, rows),
+        execution_options={"preserve_rowcount": True},
     )
     return int(result.rowcount)
