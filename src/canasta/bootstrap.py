@@ -17,12 +17,14 @@ from canasta.adapters.clock import SystemClock
 from canasta.adapters.crypto.fields import FieldSealer
 from canasta.adapters.crypto.keyfile import KeyMaterial, load_key_material
 from canasta.adapters.crypto.keyring import SealedKeyring
+from canasta.adapters.db.appeal_store import SqlAppealStore
 from canasta.adapters.db.card_store import SqlCardStore
 from canasta.adapters.db.cycle_store import SqlCycleStore
 from canasta.adapters.db.eligibility_run import CycleRun
 from canasta.adapters.db.engine import make_engine
 from canasta.adapters.ids import new_ids
 from canasta.config import Environment, Settings
+from canasta.services.appeals import Appeals
 from canasta.services.cards import CardPolicy, Cards
 from canasta.services.cycles import Eligibility
 from canasta.services.ports import Clock
@@ -49,6 +51,10 @@ class Canasta:
     def eligibility(self, connection: Connection) -> Eligibility:
         """The cycle use cases' collaborators on ``connection`` (the unit of work)."""
         return Eligibility(SqlCycleStore(connection), self.clock, self.new_ids, make_run=CycleRun)
+
+    def appeals(self, connection: Connection) -> Appeals:
+        """The appeal use cases' collaborators on ``connection`` (the unit of work)."""
+        return Appeals(SqlAppealStore(connection), self.eligibility(connection))
 
     def close(self) -> None:
         self.engine.dispose()

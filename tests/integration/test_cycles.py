@@ -189,3 +189,57 @@ def test_entitlements_are_leased_to_the_closest_distribution_point(canasta: Cana
     with canasta.engine.connect() as connection:
         leased = dict(connection.execute(select(entitlements.c.household_id, entitlements.c.home_point_id)).all())
     assert leased == {near: points["VE-01-01-01"], far: points["VE-01"]}
+
+
+OFFICER = Actor(user_id=UUID(int=3), name="carla", role=Role.GRIEVANCE_OFFICER)
+
+
+def test_an_upheld_appeal_reassesses_with_corrected_data_and_grants_the_benefit(canasta: Canasta) -> None:
+    from canasta.services import appeals as appeal_cases
+
+    cycle = prepared(canasta)
+    act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    from canasta.adapters.db.tables import households
+
+    with canasta.engine.connect() as connection:
+        # H3 has a child under 5 but earns too much on paper; the officer corrects its income on appeal.
+        h3 = connection.execute(select(households.c.id).where(households.c.reference == "H3")).scalar_one()
+        decision_id = connection.execute(select(decisions.c.id).where(decisions.c.household_id == h3)).scalar_one()
+        assert connection.execute(select(decisions.c.reason).where(decisions.c.id == decision_id)).scalar_one() == (
+            "rule_not_met"
+        )
+
+    def with_appeals(action: Any) -> Any:
+        with canasta.engine.begin() as connection:
+            return action(canasta.appeals(connection))
+
+    appeal = with_appeals(lambda a: appeal_cases.file_appeal(a, MANAGER, decision_id, grounds="income was misread"))
+    with pytest.raises(ConflictError):
+        with_appeals(lambda a: appeal_cases.file_appeal(a, MANAGER, decision_id, grounds="a second appeal here"))
+    with pytest.raises(PermissionDeniedError) as not_independent:
+        with_appeals(lambda a: appeal_cases.take_appeal(a, APPROVER, appeal))
+    assert not_independent.value.code == "not_independent"
+    with_appeals(lambda a: appeal_cases.take_appeal(a, OFFICER, appeal))
+    with canasta.engine.begin() as connection:
+        registry = Registry(SqlRegistryStore(connection), sealer=canasta.sealer, clock=canasta.clock,
+                            new_ids=canasta.new_ids, definitions={})  # fmt: skip
+        current = registry_cases.read_household(registry, MANAGER, h3)
+        registry_cases.update_household(registry, MANAGER, h3, current["version"], {"monthly_income": 1000},
+                                        reason="income corrected on appeal")  # fmt: skip
+    new_decision = with_appeals(
+        lambda a: appeal_cases.decide_appeal(a, OFFICER, appeal, upheld=True, reason="payslip shows lower income")
+    )
+    with canasta.engine.connect() as connection:
+        latest = connection.execute(select(decisions).where(decisions.c.id == new_decision)).mappings().one()
+        granted = connection.execute(select(entitlements.c.household_id)).scalars().all()
+    assert (latest["version"], latest["appeal_id"], latest["reason"], latest["units"]) == (
+        2,
+        appeal,
+        "upheld_appeal",
+        1,
+    )
+    assert h3 in granted
+    steps = with_appeals(lambda a: appeal_cases.household_appeals(a, h3))[0]["steps"]
+    assert [step["state"] for step in steps] == ["filed", "in_review", "upheld"]

@@ -10,9 +10,12 @@ from fastapi import APIRouter, Query, Request, status
 
 from canasta.adapters.db.users import login
 from canasta.bootstrap import Canasta
+from canasta.domain.errors import NotFoundError
 from canasta.domain.registry import IdentifierKind
 from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep
 from canasta.entrypoints.api.schemas import (
+    AppealCreate,
+    AppealDecision,
     CardVerificationPublic,
     CardVerificationRequest,
     ConsentCreate,
@@ -217,3 +220,75 @@ def household_decisions(
     canasta: Canasta = request.app.state.canasta
     with canasta.engine.connect() as connection:
         return explain_decisions(canasta.eligibility(connection), household_id)
+
+
+@router.get("/households/{household_id}/appeals", tags=["appeals"])
+def household_appeals(
+    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep
+) -> list[dict[str, object]]:
+    """Every appeal of the household with each step: who, when, what."""
+    from canasta.services.appeals import household_appeals as list_appeals
+    from canasta.services.registry.context import household_in_scope
+
+    household_in_scope(registry, household_id, actor)
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.connect() as connection:
+        return list_appeals(canasta.appeals(connection), household_id)
+
+
+def _appeals_in_scope(request: Request, registry: RegistryDep, actor: CurrentActor, household_id: UUID) -> Canasta:
+    from canasta.services.registry.context import household_in_scope
+
+    household_in_scope(registry, household_id, actor)
+    canasta: Canasta = request.app.state.canasta
+    return canasta
+
+
+@router.post("/decisions/{decision_id}/appeals", status_code=status.HTTP_201_CREATED, tags=["appeals"])
+def file_appeal(
+    decision_id: UUID, body: AppealCreate, request: Request, actor: CurrentActor, registry: RegistryDep
+) -> Created:
+    """Appeal a decision on the household's behalf; it is answered within 30 days by an independent officer."""
+    from canasta.services.appeals import file_appeal as file
+
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.begin() as connection:
+        appeals = canasta.appeals(connection)
+        decision = appeals.store.decision(decision_id)
+        if decision is None:
+            raise NotFoundError("no such decision", field="decision_id")
+        _appeals_in_scope(request, registry, actor, decision["household_id"])
+        return Created(id=file(appeals, actor, decision_id, grounds=body.grounds))
+
+
+@router.post("/appeals/{appeal_id}/take", status_code=status.HTTP_204_NO_CONTENT, tags=["appeals"])
+def take_appeal(appeal_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep) -> None:
+    """Take an appeal for review (not by anyone who made or approved the decision)."""
+    from canasta.services.appeals import take_appeal as take
+
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.begin() as connection:
+        appeals = canasta.appeals(connection)
+        appeal = appeals.store.appeal(appeal_id)
+        if appeal is None:
+            raise NotFoundError("no such appeal", field="appeal_id")
+        _appeals_in_scope(request, registry, actor, appeal["household_id"])
+        take(appeals, actor, appeal_id)
+
+
+@router.post("/appeals/{appeal_id}/decide", tags=["appeals"])
+def decide_appeal(
+    appeal_id: UUID, body: AppealDecision, request: Request, actor: CurrentActor, registry: RegistryDep
+) -> dict[str, str | None]:
+    """Uphold (re-assess with the household's corrected data) or reject, with a reason given to the household."""
+    from canasta.services.appeals import decide_appeal as decide
+
+    canasta: Canasta = request.app.state.canasta
+    with canasta.engine.begin() as connection:
+        appeals = canasta.appeals(connection)
+        appeal = appeals.store.appeal(appeal_id)
+        if appeal is None:
+            raise NotFoundError("no such appeal", field="appeal_id")
+        _appeals_in_scope(request, registry, actor, appeal["household_id"])
+        new_decision = decide(appeals, actor, appeal_id, upheld=body.upheld, reason=body.reason)
+    return {"new_decision_id": str(new_decision) if new_decision else None}

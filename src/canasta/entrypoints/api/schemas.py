@@ -289,3 +289,16 @@ class CardVerificationPublic(BaseModel):
     date_of_birth: str | None = None
     expires_at: datetime | None = None
     key_id: str | None = None
+
+
+class AppealCreate(Request):
+    """An appeal against a decision, with its grounds."""
+
+    grounds: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+class AppealDecision(Request):
+    """A reviewer's decision on an appeal: upheld (re-assess with corrected data) or rejected, and why."""
+
+    upheld: bool
+    reason: Annotated[str, Field(min_length=10, max_length=2000)]
