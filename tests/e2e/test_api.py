@@ -28,6 +28,7 @@ def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str
             ("officer", "enrolment_officer", []),
             ("local", "enrolment_officer", ["VE-02"]),
             ("auditor", "auditor", []),
+            ("carla", "grievance_officer", []),
         ):
             add_user(connection, user_id=canasta.new_ids(1)[0], name=name, role=role, password=PASSWORD,
                      area_codes=areas, at=NOW)  # fmt: skip
@@ -301,3 +302,48 @@ def test_card_verification_answers_anything_a_camera_reads(api: Any) -> None:
     noise = client.post("/cards/verify", json={"text": "A" * 10_000_000}, headers=headers["officer"])
     assert (noise.status_code, noise.json()["field"]) == (422, "text")
     assert client.post("/cards/verify", json={"text": job.qr_text}, headers=headers["auditor"]).status_code == 403
+
+
+def test_decisions_are_explained_and_appealed_through_the_api(api: Any) -> None:
+    from datetime import date
+    from uuid import UUID
+
+    from canasta.domain.access import Actor, Role
+    from canasta.services import cycles as cycle_cases
+
+    client, headers = api
+    canasta = client.app.state.canasta
+    household_id = client.post("/households", json=household_body(), headers=headers["officer"]).json()["id"]
+    author = Actor(user_id=UUID(int=1), name="ana", role=Role.PROGRAMME_MANAGER)
+    approver = Actor(user_id=UUID(int=2), name="beto", role=Role.PROGRAMME_MANAGER)
+    programme = {
+        "code": "pension", "name": "Pensión", "kind": "cash", "rule": "people_over_65 >= 1",
+        "formula": {"basis": "per_household", "amount": 50000}, "currency": "VES",
+    }  # fmt: skip
+    with canasta.engine.begin() as connection:
+        eligibility = canasta.eligibility(connection)
+        cycle_cases.add_programme(eligibility, author, programme)
+        cycle = cycle_cases.draft_cycle(eligibility, author, "pension", period_start=date(2026, 12, 1),
+                                        period_end=date(2026, 12, 31))  # fmt: skip
+        cycle_cases.preview_cycle(eligibility, author, cycle)
+        cycle_cases.approve_cycle(eligibility, approver, cycle)
+        cycle_cases.run_cycle(eligibility, approver, cycle)
+    [decision] = client.get(f"/households/{household_id}/decisions", headers=headers["officer"]).json()
+    assert (decision["eligible"], decision["reason"]) == (False, "rule_not_met")
+    assert decision["explanation"]["clauses"][0]["values"] == {"people_over_65": 0}
+    filed = client.post(
+        f"/decisions/{decision['decision_id']}/appeals", json={"grounds": "grandmother lives with us"},
+        headers=headers["officer"],
+    )  # fmt: skip
+    assert filed.status_code == 201
+    appeal_id = filed.json()["id"]
+    assert client.post(f"/appeals/{appeal_id}/take", headers=headers["officer"]).status_code == 403
+    assert client.post(f"/appeals/{appeal_id}/take", headers=headers["carla"]).status_code == 204
+    decided = client.post(
+        f"/appeals/{appeal_id}/decide", json={"upheld": False, "reason": "no member over 65 is registered"},
+        headers=headers["carla"],
+    )  # fmt: skip
+    assert decided.json() == {"new_decision_id": None}
+    [appeal] = client.get(f"/households/{household_id}/appeals", headers=headers["officer"]).json()
+    assert [step["state"] for step in appeal["steps"]] == ["filed", "in_review", "rejected"]
+    assert appeal["outcome_reason"] == "no member over 65 is registered"
