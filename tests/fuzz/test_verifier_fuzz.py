@@ -3,6 +3,7 @@ layer, random CBOR, payloads signed by a trusted key (so the claims parser is re
 
 from __future__ import annotations
 
+import os
 import zlib
 from datetime import UTC, datetime
 
@@ -33,7 +34,12 @@ ENVELOPE_REFUSALS = {
     Refusal.UNKNOWN_KEY,
     Refusal.BAD_SIGNATURE,
 }
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# CANASTA_FUZZ_EXAMPLES raises the number of examples for a longer run (say 10000) than the suite's default.
+FUZZ = settings(
+    max_examples=int(os.environ.get("CANASTA_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def answer(text: str) -> Verification:

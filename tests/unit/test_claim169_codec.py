@@ -24,6 +24,7 @@ from canasta.domain.credentials import (
     ClaimKind,
     ClaimValue,
     Credential,
+    CredentialRefusedError,
     card_fields,
     claims_as_json,
 )
@@ -238,3 +239,61 @@ def test_arbitrary_claims_survive_encoding_and_decoding_unchanged(credential: Cr
     decoded = decode_credential(encode_credential(credential, SIGNER))
     assert decoded.credential == credential
     assert decoded.key_id == SIGNER.key_id
+
+
+# --- the fast reading of canasta's own COSE layout agrees with the general CBOR path ------------------------------
+
+
+def canasta_layout(kid: bytes, payload: bytes, signature: bytes) -> bytes:
+    return cbor2.dumps(cbor2.CBORTag(18, [b"\xa1\x01\x27", {4: kid}, payload, signature]))
+
+
+@given(st.binary(max_size=23), st.binary(max_size=70_000), st.binary(min_size=64, max_size=64))
+@settings(max_examples=80, deadline=None)
+def test_canasta_layout_reads_as_cbor_reads_it(kid: bytes, payload: bytes, signature: bytes) -> None:
+    data = canasta_layout(kid, payload, signature)
+    message = cose.decode_sign1(data)
+    assert (message.protected, message.kid, message.payload, message.signature) == (
+        b"\xa1\x01\x27",
+        kid,
+        payload,
+        signature,
+    )
+    assert dict(message.unprotected) == {4: kid}
+    assert message.alg == -8
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_whatever_the_fast_layout_reader_accepts_the_strict_decoder_reads_the_same(data: st.DataObject) -> None:
+    # The layout reader is private; it is tested directly because the general path would hide its mistakes.
+    original = canasta_layout(data.draw(st.binary(max_size=23)), data.draw(st.binary(max_size=300)), bytes(64))
+    mutated = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(mutated)))
+        action = data.draw(st.sampled_from(["replace", "delete", "insert"]))
+        if action == "insert" or position == len(mutated):
+            mutated.insert(position, data.draw(st.integers(0, 255)))
+        elif action == "replace":
+            mutated[position] = data.draw(st.integers(0, 255))
+        else:
+            del mutated[position]
+    fast = cose._read_canasta_layout(bytes(mutated))
+    if fast is not None:
+        item = cose.decode_cbor(bytes(mutated))
+        assert isinstance(item, cbor2.CBORTag)
+        assert item.tag == 18
+        protected, unprotected, payload, signature = item.value
+        assert (protected, dict(unprotected), payload, signature) == (
+            fast.protected,
+            dict(fast.unprotected),
+            fast.payload,
+            fast.signature,
+        )
+
+
+def test_the_shared_cbor_decoder_recovers_after_a_refusal() -> None:
+    for bad in (b"\x81" * 40, b"\xa2\x01\x02\x01\x03", b"\xc1\x00", b"\x82\x01"):
+        with pytest.raises(CredentialRefusedError):
+            cose.decode_cbor(bad)
+        assert cose.decode_cbor(b"\xa1\x01\x82\x02\x03") == {1: [2, 3]}

@@ -15,10 +15,10 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from canasta.domain.errors import ValidationError
 from canasta.domain.privacy import refuse_prohibited
@@ -199,11 +199,12 @@ class CredentialRefusedError(ValidationError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
+class Verification(NamedTuple):
     """A verifier's answer: valid with the credential, or refused with one reason (``detail`` explains it).
 
-    ``key_id`` is the kid the card named, when it got that far. ``detail`` never contains the claims.
+    ``key_id`` is the kid the card named, when it got that far. ``detail`` never contains the claims. A named tuple
+    rather than a frozen dataclass: a verifier makes one per scan, and a frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field) costs several times as much.
     """
 
     refusal: Refusal | None
@@ -236,6 +237,42 @@ class CredentialSigner(Protocol):
     def key_id(self) -> bytes: ...
 
     def sign(self, message: bytes) -> bytes: ...
+
+
+# A verifier makes a Credential and its CardClaims for every card it reads. A frozen dataclass's generated __init__
+# sets each field through object.__setattr__, which costs about twice what setting the slot through its descriptor
+# does; the two functions below do the latter, for values the decoder has already checked. The objects are the same
+# either way (the codec's round-trip test compares them), and the classes stay frozen to everyone else. Adding a
+# field makes the unpacking below fail on the first card read.
+_CLAIMS_SLOTS = tuple(getattr(CardClaims, item.name).__set__ for item in fields(CardClaims))
+_CREDENTIAL_SLOTS = tuple(getattr(Credential, item.name).__set__ for item in fields(Credential))
+
+
+def _new_claims(
+    card_id: str, full_name: str | None, date_of_birth: str | None, extra: object, unknown: object
+) -> CardClaims:
+    claims = object.__new__(CardClaims)
+    set_card_id, set_full_name, set_date_of_birth, set_extra, set_unknown = _CLAIMS_SLOTS
+    set_card_id(claims, card_id)
+    set_full_name(claims, full_name)
+    set_date_of_birth(claims, date_of_birth)
+    set_extra(claims, extra)
+    set_unknown(claims, unknown)
+    return claims
+
+
+def _new_credential(
+    issuer: str, issued_at: int, expires_at: int, claims: CardClaims, not_before: int | None, subject: str | None
+) -> Credential:
+    credential = object.__new__(Credential)
+    set_issuer, set_issued_at, set_expires_at, set_claims, set_not_before, set_subject = _CREDENTIAL_SLOTS
+    set_issuer(credential, issuer)
+    set_issued_at(credential, issued_at)
+    set_expires_at(credential, expires_at)
+    set_claims(credential, claims)
+    set_not_before(credential, not_before)
+    set_subject(credential, subject)
+    return credential
 
 
 def card_fields(extra_names: Iterable[str] = ()) -> tuple[str, ...]:
@@ -381,7 +418,7 @@ def credential_from_map(cwt: object) -> Credential:
     claims = cwt.get(_CLAIM169)
     if claims is None:
         raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "claim 169 is missing")
-    return Credential(issuer, issued_at, expires_at, _claims_from_map(claims), not_before, subject)
+    return _new_credential(issuer, issued_at, expires_at, _claims_from_map(claims), not_before, subject)
 
 
 def _numeric_date(value: object, name: str) -> int:
@@ -418,7 +455,7 @@ def _claims_from_map(claims: object) -> CardClaims:
         raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "fullName (key 4) is not text")
     if date_of_birth is not None and not isinstance(date_of_birth, str):
         raise CredentialRefusedError(Refusal.MALFORMED_CLAIM169, "dateOfBirth (key 8) is not text")
-    return CardClaims(card_id, full_name, date_of_birth, extra, unknown)
+    return _new_claims(card_id, full_name, date_of_birth, extra, unknown)
 
 
 def _decode_value(spec: ClaimField, value: object) -> ClaimValue:

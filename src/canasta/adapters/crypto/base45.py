@@ -37,8 +37,8 @@ def _digit_table() -> bytes:
     for value, character in enumerate(ALPHABET):
         table[ord(character)] = value
         table[ord(character.lower())] = value
-    for character in _WHITESPACE:
-        table[character] = _IGNORED
+    for code in _WHITESPACE:
+        table[code] = _IGNORED
     return bytes(table)
 
 

@@ -131,12 +131,6 @@ def decode_credential(text: str, *, max_decompressed_bytes: int = MAX_DECOMPRESS
     return DecodedCredential(_read_payload(message.payload), message)
 
 
-def _unix_seconds(now: datetime) -> int:
-    if now.tzinfo is None:
-        raise ValueError("the verifier's clock must give a timezone-aware time")
-    return int(now.timestamp())
-
-
 class CardVerifier:
     """Verifies card QR texts offline against a trust list and a revocation list.
 
@@ -165,14 +159,16 @@ class CardVerifier:
         Returns a valid :class:`Verification` with the credential, or one refused for the first rule broken in the
         order of :class:`~canasta.domain.credentials.Refusal`. A refusal found after the signature verified
         (retired key, time, revocation) still carries the authentic credential, so that an operator can help the
-        holder by another route.
+        holder by another route. Raises ``ValueError`` only for a naive ``now``, a programming error.
         """
-        at = _unix_seconds(now)
+        if now.tzinfo is None:
+            raise ValueError("the verifier's clock must give a timezone-aware time")
+        at = int(now.timestamp())
         key_id: bytes | None = None
         credential: Credential | None = None
         try:
             message = read_envelope(text, max_decompressed_bytes=self._limit)
-            alg = message.alg
+            alg = message.protected_header.get(cose.HEADER_ALG)
             if alg is None:
                 raise CredentialRefusedError(Refusal.ALG_NOT_PROTECTED, "no alg in the protected header")
             if alg != cose.ALG_EDDSA or type(alg) is not int:
