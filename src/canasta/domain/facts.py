@@ -34,7 +34,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from canasta.domain.errors import ValidationError
 from canasta.domain.privacy import refuse_prohibited
@@ -362,10 +361,10 @@ def _member_value(value: MemberValue, member: MemberRecord, age: int) -> int:
 
 
 def _household_value(column: HouseholdColumn, household: HouseholdRecord) -> Value:
-    raw: Any = getattr(household, column.value)
+    raw: Value | None = getattr(household, column.value)
     if raw is None:
         return "" if _COLUMN_TYPES[column] is ValueType.TEXT else 0
-    return raw  # type: ignore[no-any-return]  # the record's declared column types
+    return raw
 
 
 def compute_facts(
@@ -443,7 +442,7 @@ _MEMBER_FACTS: tuple[tuple[str, Aggregate, MemberValue | None, MemberFilter, str
     ("has_child_under_5", _ANY, None, _Filter(age_under=5), "whether any member is under 5"),
     ("female_headed", _ANY, None, _Filter(relationships=(Relationship.HEAD,), sexes=(Sex.FEMALE,)),
      "whether the head of household is female"),
-    ("head_age", _MAX, _AGE, _Filter(relationships=(Relationship.HEAD,)), "age of the head of household (0: none)"),
+    ("head_age", _MAX, _AGE, _Filter(relationships=(Relationship.HEAD,)), "age of the head of household (0 when none)"),
     ("oldest_age", _MAX, _AGE, _Filter(), "age of the oldest member (0 when none)"),
     ("youngest_age", _MIN, _AGE, _Filter(), "age of the youngest member (0 when none)"),
 )  # fmt: skip
@@ -461,7 +460,7 @@ BUILT_IN_FACTS = FactLibrary(
     [
         *(Fact(name, MemberAggregate(kind, where, value), text) for name, kind, value, where, text in _MEMBER_FACTS),
         *(Fact(column.value, HouseholdValue(column), text) for column, text in _HOUSEHOLD_FACTS),
-        *(Fact(f"has_{name}", HasAsset(asset), f"whether the household has a {name.replace('_', ' ')}")
+        *(Fact(f"has_{name}", HasAsset(asset), f"whether {name.replace('_', ' ')} is among the assets")
           for asset in Asset if asset.name and (name := asset.name.lower())),
         Fact("income_per_capita", Ratio(("monthly_income",), ("members",)),
              "monthly income per member, minor units (the whole income when there are no members)"),

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    case,
     cast,
     func,
     literal,
@@ -40,7 +41,8 @@ from sqlalchemy import (
 )
 
 from canasta.adapters.db.facts_sql import FACT_SQL_TYPES, Greatest, Least, facts_query
-from canasta.domain.facts import FactLibrary, ValueType
+from canasta.domain.facts import BUILT_IN_FACTS, FactLibrary, ValueType
+from canasta.domain.pmt import PmtModel
 from canasta.domain.rules import Rule
 from canasta.domain.rules.ast import (
     Binary,
@@ -57,7 +59,7 @@ from canasta.domain.rules.ast import (
 )
 from canasta.domain.rules.types import ASSET_NAMES
 
-__all__ = ["rule_results_query", "rule_to_sql"]
+__all__ = ["pmt_score_sql", "rule_results_query", "rule_to_sql"]
 
 _LITERAL_TYPES = {ValueType.INT: BigInteger, ValueType.DECIMAL: Double, ValueType.BOOL: Boolean, ValueType.TEXT: String}
 
@@ -65,6 +67,14 @@ _LITERAL_TYPES = {ValueType.INT: BigInteger, ValueType.DECIMAL: Double, ValueTyp
 def _type(node: Expression) -> ValueType:
     assert node.type is not None  # a checked rule's tree is typed throughout
     return node.type
+
+
+def _in_area(area: ColumnElement[Any], code: str) -> ColumnElement[bool]:
+    """``area`` is ``code`` or lies under it (``code-...``), compared exactly (no LIKE, no case folding)."""
+    prefix = code + "-"
+    # The length is an int computed here, rendered inline so PostgreSQL need not guess a parameter's type.
+    head = func.substr(area, literal_column("1"), literal_column(str(len(prefix))))
+    return or_(area == literal(code, String), head == literal(prefix, String))
 
 
 class _Compiler:
@@ -135,11 +145,7 @@ class _Compiler:
             if node.function == "has_asset":
                 bit = literal(int(ASSET_NAMES[argument.value]), BigInteger)
                 return self.facts.c.assets.op("&")(bit) != literal(0, BigInteger)
-            area = self.facts.c.area_code
-            prefix = argument.value + "-"
-            # The length is an int from the checked literal, rendered inline so PostgreSQL need not type a parameter.
-            head = func.substr(area, literal_column("1"), literal_column(str(len(prefix))))
-            return or_(area == literal(argument.value, String), head == literal(prefix, String))
+            return _in_area(self.facts.c.area_code, argument.value)
         if node.function == "abs":
             return func.abs(self.compile(node.arguments[0]), type_=FACT_SQL_TYPES[_type(node)])
         decimal = _type(node) is ValueType.DECIMAL
@@ -169,3 +175,26 @@ def rule_results_query(
     ).subquery("facts")
     columns = [facts.c[name] for name in dict.fromkeys((*rule.facts, *extra_facts))]
     return select(facts.c.household_id, rule_to_sql(rule, facts).label("value"), *columns)
+
+
+def pmt_score_sql(model: PmtModel, facts: FromClause, *, library: FactLibrary | None = None) -> ColumnElement[float]:
+    """The model's score over ``facts`` (a subquery with a column per name in ``model.facts``), summed in the
+    order :func:`canasta.domain.pmt.score_household` sums it, in double precision; ``library`` is the one the model
+    was loaded with. Compare the score with ``<= model.cutoff`` for eligibility."""
+    library = BUILT_IN_FACTS if library is None else library
+    score: ColumnElement[float] = literal(model.intercept, Double)
+    for term in model.terms:
+        column = facts.c[term.fact]
+        if library.fact(term.fact).type is ValueType.BOOL:  # PostgreSQL casts no boolean to a number
+            value: ColumnElement[float] = case((column, literal(1.0, Double)), else_=literal(0.0, Double))
+        else:
+            value = cast(column, Double)
+        score = score + literal(term.coefficient, Double) * value
+    if model.regions:
+        area = facts.c.area_code
+        regional = case(
+            *((_in_area(area, prefix), literal(coefficient, Double)) for prefix, coefficient in model.regions),
+            else_=literal(0.0, Double),
+        )
+        score = score + regional
+    return type_coerce(score, Double)

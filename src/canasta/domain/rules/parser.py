@@ -22,6 +22,8 @@ levels) so no rule can exhaust the stack of either back end.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from canasta.domain.rules.ast import (
     Binary,
     BinaryOperator,
@@ -183,8 +185,9 @@ class _Parser:
             if self.peek().kind is not TokenKind.RPAREN:
                 opened = position_in(self.source, token.start)
                 raise self.error(self.peek(), f"')' to close the '(' at {opened}")
-            self.advance()
-            return inner
+            closing = self.advance()
+            # The span takes in the brackets, so an enclosing clause quotes its text whole.
+            return replace(inner, start=token.start, end=closing.end)
         if token.kind is TokenKind.LBRACKET:
             return self.list_literal()
         raise self.error(token, "a value, a fact name, '(' or '['")
