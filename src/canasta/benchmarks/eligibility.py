@@ -42,6 +42,7 @@ from canasta.services.importing import import_households
 __all__ = ["run"]
 
 SEED = 4
+ROUNDS = 2
 START = date(2026, 12, 1)
 INCOME_LIMIT = 150_000
 PROGRAMME = {
@@ -87,7 +88,8 @@ def _eligibility(connection: Any) -> Eligibility:
 def _canasta_run(engine: Engine) -> tuple[float, dict[str, int], UUID]:
     with engine.begin() as connection:
         eligibility = _eligibility(connection)
-        use_cases.add_programme(eligibility, MANAGER, PROGRAMME)
+        if eligibility.store.programme_by_code("bench") is None:
+            use_cases.add_programme(eligibility, MANAGER, PROGRAMME)
         cycle = use_cases.draft_cycle(eligibility, MANAGER, "bench", period_start=START, period_end=date(2026, 12, 31))
         connection.execute(cycles.update().where(cycles.c.id == cycle).values(state="approved", version=2))
     started = time.perf_counter()
@@ -102,9 +104,11 @@ def _baseline_run(engine: Engine, programme_id: UUID) -> tuple[float, int, int]:
     now = datetime.now(UTC)
     under_five = date(START.year - 5, START.month, START.day)
     with engine.begin() as connection:
+        number = SqlCycleStore(connection).next_cycle_number(programme_id)
         connection.execute(
             cycles.insert().values(
-                id=cycle_id, programme_id=programme_id, number=2, period_start=START, period_end=date(2026, 12, 31),
+                id=cycle_id, programme_id=programme_id, number=number, period_start=START,
+                period_end=date(2026, 12, 31),
                 state="approved", programme_document={}, pmt_document=None, author="bench", approved_by="other",
                 approved_at=now, preview=None, version=1, created_at=now, updated_at=now,
             )
@@ -176,10 +180,15 @@ def run(settings: Settings, size: int, **_options: Any) -> dict[str, Any]:
         loading = time.perf_counter()
         persons = _load(engine, size)
         load_seconds = time.perf_counter() - loading
-        seconds, counts, cycle = _canasta_run(engine)
-        with engine.connect() as connection:
-            programme_id = connection.execute(select(cycles.c.programme_id).where(cycles.c.id == cycle)).scalar_one()
-        baseline_seconds, baseline_decisions, baseline_entitlements = _baseline_run(engine, programme_id)
+        # Two alternating rounds, each writing its own cycle; the second round of each is reported, so both
+        # run with the tables already in the cache and neither pays for the other's cold start.
+        for _ in range(ROUNDS):
+            seconds, counts, cycle = _canasta_run(engine)
+            with engine.connect() as connection:
+                programme_id = connection.execute(
+                    select(cycles.c.programme_id).where(cycles.c.id == cycle)
+                ).scalar_one()
+            baseline_seconds, baseline_decisions, baseline_entitlements = _baseline_run(engine, programme_id)
         database = engine.dialect.name
     if (baseline_decisions, baseline_entitlements) != (counts["decisions"], counts["entitlements"]):
         raise RuntimeError(

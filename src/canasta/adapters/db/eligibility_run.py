@@ -63,15 +63,15 @@ def _in_areas(column: Any, codes: Sequence[str]) -> ColumnElement[bool]:
 def _population(run: CycleRun) -> tuple[Subquery, ColumnElement[bool], ColumnElement[int]]:
     """The facts of every active household the programme serves, the rule over them, and the units formula."""
     formula = run.programme.formula
-    names = [*run.rule.facts, "members"]
+    # area_code is a fact like the others, so the programme's areas filter the one aggregate query itself.
+    names = [*run.rule.facts, "members", "area_code"]
     if formula.member_fact:
         names.append(formula.member_fact)
-    base = facts_query(dict.fromkeys(names), reference_date=run.reference_date).subquery("facts")
+    facts = facts_query(dict.fromkeys(names), reference_date=run.reference_date).subquery("facts")
     scoped = (
-        select(base, households.c.area_code)
-        .join(households, households.c.id == base.c.household_id)
-        .where(_in_areas(households.c.area_code, run.programme.area_codes))
-        .subquery("population")
+        select(facts).where(_in_areas(facts.c.area_code, run.programme.area_codes)).subquery("population")
+        if run.programme.area_codes
+        else facts
     )
     rule = rule_to_sql(run.rule, scoped)
     if formula.basis is BenefitBasis.PER_HOUSEHOLD:

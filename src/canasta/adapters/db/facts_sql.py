@@ -15,6 +15,7 @@ eligibility runs, previews and the PMT score. The semantics are those of
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -126,13 +127,26 @@ def _number(value: int) -> ColumnElement[int]:
     return literal(value, BigInteger)
 
 
-def _member_filter(where: MemberFilter, born: ColumnElement[int], reference: int) -> ColumnElement[bool]:
+def born_by(reference_date: date, years: int) -> date:
+    """The last birth date of someone at least ``years`` old on ``reference_date``.
+
+    The same rule as comparing ``YYYYMMDD`` numbers: born on or before the same month and day ``years`` earlier,
+    where 29 February of a common year reads as 28 February (so a leap-day birthday counts from 1 March).
+    Comparing the stored date with this constant lets the database use the column as it is, instead of
+    formatting every birth date as a number.
+    """
+    year = reference_date.year - years
+    day = min(reference_date.day, monthrange(year, reference_date.month)[1])
+    return date(year, reference_date.month, day)
+
+
+def _member_filter(where: MemberFilter, born: ColumnElement[int], reference_date: date) -> ColumnElement[bool]:
     """The SQL form of :meth:`MemberFilter.matches`; false for the NULL row of a household with no members."""
     conditions: list[ColumnElement[bool]] = [people.c.id.is_not(None)]
     if where.age_at_least is not None:
-        conditions.append(born <= _number(reference - 10000 * where.age_at_least))
+        conditions.append(people.c.birth_date <= born_by(reference_date, where.age_at_least))
     if where.age_under is not None:
-        conditions.append(born > _number(reference - 10000 * where.age_under))
+        conditions.append(people.c.birth_date > born_by(reference_date, where.age_under))
     if where.relationships:
         conditions.append(people.c.relationship.in_([value.value for value in where.relationships]))
     if where.sexes:
@@ -156,8 +170,9 @@ def _member_value(value: MemberValue, born: ColumnElement[int], reference: int) 
     return Greatest(*(func.coalesce(people.c[domain], 0) for domain in WASHINGTON_GROUP_DOMAINS))
 
 
-def _aggregate(definition: MemberAggregate, born: ColumnElement[int], reference: int) -> ColumnElement[Any]:
-    matches = _member_filter(definition.where, born, reference)
+def _aggregate(definition: MemberAggregate, born: ColumnElement[int], reference_date: date) -> ColumnElement[Any]:
+    matches = _member_filter(definition.where, born, reference_date)
+    reference = date_number(reference_date)
     kind = definition.aggregate
     if kind in (Aggregate.COUNT, Aggregate.ANY):
         flags = (
@@ -199,18 +214,17 @@ def facts_query(
     library = BUILT_IN_FACTS if library is None else library
     wanted = list(dict.fromkeys(names))
     needed = library.closure(wanted)
-    reference = date_number(reference_date)
-    born = DateNumber(people.c.birth_date)
+    born = DateNumber(people.c.birth_date)  # compiled only where an age is a value (head_age, oldest_age, ...)
     base_columns: list[ColumnElement[Any]] = [households.c.id.label("household_id")]
     for fact in needed:
         if isinstance(fact.definition, MemberAggregate):
-            base_columns.append(_aggregate(fact.definition, born, reference).label(fact.name))
+            base_columns.append(_aggregate(fact.definition, born, reference_date).label(fact.name))
         elif not isinstance(fact.definition, Ratio):
             base_columns.append(_household(fact).label(fact.name))
     membership = and_(
         people.c.household_id == households.c.id,
         people.c.status == RecordStatus.ACTIVE.value,
-        born <= _number(reference),
+        people.c.birth_date <= reference_date,
     )
     base = (
         select(*base_columns)
