@@ -243,3 +243,38 @@ def test_an_upheld_appeal_reassesses_with_corrected_data_and_grants_the_benefit(
     assert h3 in granted
     steps = with_appeals(lambda a: appeal_cases.household_appeals(a, h3))[0]["steps"]
     assert [step["state"] for step in steps] == ["filed", "in_review", "upheld"]
+
+
+PMT = {
+    "name": "pmt-demo", "version": 1, "intercept": 10.0,
+    "coefficients": {"members": -0.2, "income_per_capita": 0.00002},
+    "regions": {"VE-01": 0.0, "VE-02": -0.3},
+    "cutoff": 10.0,
+}  # fmt: skip
+
+
+def test_a_proxy_means_test_is_pinned_scored_in_sql_and_explained(canasta: Canasta) -> None:
+    # Scores: 10 - 0.2 x members + 0.00002 x income per capita (VE-01 adds 0).
+    poor = enrol(canasta, "H1", income=30000, children=["2024-06-01", "2023-01-01"])  # 3 members: 9.6 eligible
+    richer = enrol(canasta, "H2", income=3_000_000, children=["2024-06-01"])  # 2 members: 9.6 + 30 = 39.6
+    act(canasta, lambda e: use_cases.add_pmt_model(e, MANAGER, PMT))
+    with pytest.raises(ConflictError):
+        act(canasta, lambda e: use_cases.add_pmt_model(e, MANAGER, PMT))
+    programme = {**PROGRAMME, "rule": "children_under_5 >= 1", "pmt_model": "pmt-demo"}
+    act(canasta, lambda e: use_cases.add_programme(e, MANAGER, programme))
+    cycle = act(canasta, lambda e: use_cases.draft_cycle(e, MANAGER, "canasta-ninos", period_start=date(2026, 12, 1),
+                                                         period_end=date(2026, 12, 31)))  # fmt: skip
+    # A later model version does not change the cycle: the version in force at the draft is pinned.
+    act(canasta, lambda e: use_cases.add_pmt_model(e, MANAGER, {**PMT, "version": 2, "cutoff": 100.0}))
+    act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    with canasta.engine.connect() as connection:
+        rows = {row.household_id: row for row in connection.execute(select(decisions))}
+    assert (rows[poor].reason, rows[richer].reason) == ("eligible", "pmt_above_cutoff")
+    assert rows[poor].score == pytest.approx(10.0 - 0.6 + 0.00002 * 10000)
+    [explained] = act(canasta, lambda e: use_cases.explain_decisions(e, richer, cycle))
+    pmt = explained["explanation"]["pmt"]
+    assert (pmt["model"], pmt["passed"], pmt["cutoff"]) == ("pmt-demo v1", False, 10.0)
+    assert {item["term"] for item in pmt["contributions"]} >= {"members", "income_per_capita"}
+    assert sum(item["amount"] for item in pmt["contributions"]) == pytest.approx(pmt["score"])

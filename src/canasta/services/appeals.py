@@ -14,9 +14,10 @@ from canasta.domain.appeals import ANSWER_WITHIN, AppealState, check_reviewer, c
 from canasta.domain.cycles import DecisionReason
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.facts import HouseholdRecord, compute_facts
+from canasta.domain.pmt import score_household
 from canasta.domain.programmes import benefit_units
 from canasta.domain.rules import check_rule, evaluate_rule
-from canasta.services.cycles import Eligibility, programme_from_document
+from canasta.services.cycles import Eligibility, pinned_pmt, programme_from_document
 
 __all__ = ["AppealStore", "Appeals", "decide_appeal", "file_appeal", "household_appeals", "take_appeal"]
 
@@ -138,16 +139,20 @@ def _reassess(appeals: Appeals, actor: Actor, appeal: Row, decision: Row, cycle:
     record: HouseholdRecord | None = appeals.eligibility.store.household_record(decision["household_id"])
     if record is None:
         raise NotFoundError("the household is missing")
-    names = {*rule.facts, "members", *([programme.formula.member_fact] if programme.formula.member_fact else [])}
+    pmt = pinned_pmt(cycle)
+    member_facts = [programme.formula.member_fact] if programme.formula.member_fact else []
+    names = {*rule.facts, "members", *member_facts, *(pmt.facts if pmt else ())}
     facts = compute_facts(record, reference_date=cycle["period_start"], names=names)
     passed = evaluate_rule(rule, facts).passed
+    score = score_household(pmt, facts) if pmt is not None else None
+    below_cutoff = score is None or score.is_eligible
     member_fact = programme.formula.member_fact
     units = benefit_units(
         programme.formula,
         members=int(facts["members"]),
         eligible_members=int(facts[member_fact]) if member_fact else 0,
     )
-    eligible = passed and units > 0
+    eligible = passed and below_cutoff and units > 0
     ids = appeals.eligibility.new_ids(2)
     now = appeals.eligibility.clock.now()
     appeals.store.insert(
@@ -157,9 +162,10 @@ def _reassess(appeals: Appeals, actor: Actor, appeal: Row, decision: Row, cycle:
             "version": appeals.store.latest_version(cycle["id"], decision["household_id"]) + 1,
             "is_eligible": eligible,
             "reason": (DecisionReason.UPHELD_APPEAL if eligible else
+                       DecisionReason.PMT_ABOVE_CUTOFF if passed and not below_cutoff else
                        DecisionReason.NO_UNITS if passed else DecisionReason.RULE_NOT_MET).value,
-            "score": None, "units": units if eligible else 0, "decided_at": now, "decided_by": actor.label,
-            "appeal_id": appeal["id"],
+            "score": score.score if score is not None else None, "units": units if eligible else 0,
+            "decided_at": now, "decided_by": actor.label, "appeal_id": appeal["id"],
         },
     )  # fmt: skip
     if eligible and not appeals.store.has_entitlement(cycle["programme_id"], cycle["id"], decision["household_id"]):

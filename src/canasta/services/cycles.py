@@ -14,6 +14,7 @@ from canasta.domain.access import Actor
 from canasta.domain.cycles import PLAIN_LANGUAGE, CycleState, DecisionReason, check_approver, check_transition
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.facts import BUILT_IN_FACTS, HouseholdRecord, ValueType, compute_facts
+from canasta.domain.pmt import PmtModel, load_pmt_model, score_household
 from canasta.domain.programmes import Programme, define_programme
 from canasta.domain.rules import check_rule, evaluate_rule
 from canasta.services.ports import Clock
@@ -21,6 +22,7 @@ from canasta.services.ports import Clock
 __all__ = [
     "CycleStore",
     "Eligibility",
+    "add_pmt_model",
     "add_programme",
     "approve_cycle",
     "close_cycle",
@@ -40,6 +42,9 @@ class CycleStore(Protocol):
 
     def programme_by_code(self, code: str) -> Row | None: ...
     def programme(self, programme_id: UUID) -> Row | None: ...
+    def insert_pmt_model(self, values: Mapping[str, Any]) -> None: ...
+    def pmt_model(self, name: str, version: int | None = None) -> Row | None: ...
+    def parish_codes(self) -> list[str]: ...
     def insert_programme(self, values: Mapping[str, Any]) -> None: ...
     def cycle(self, cycle_id: UUID) -> Row | None: ...
     def next_cycle_number(self, programme_id: UUID) -> int: ...
@@ -97,6 +102,21 @@ def add_programme(eligibility: Eligibility, actor: Actor, document: Mapping[str,
     return programme_id
 
 
+def add_pmt_model(eligibility: Eligibility, actor: Actor, document: Mapping[str, Any]) -> tuple[str, int]:
+    """Store a proxy means test model version (validated against the facts and the areas; versions never change)."""
+    model = load_pmt_model(document, areas=eligibility.store.parish_codes())
+    if eligibility.store.pmt_model(model.name, model.version) is not None:
+        raise ConflictError(
+            f"PMT model {model.name} version {model.version} exists; models are versioned, add a new version",
+            code="pmt_model_exists",
+        )
+    eligibility.store.insert_pmt_model(
+        {"name": model.name, "version": model.version, "document": model.to_document(),
+         "fingerprint": model.fingerprint, "created_at": eligibility.clock.now(), "created_by": actor.label}
+    )  # fmt: skip
+    return model.name, model.version
+
+
 def draft_cycle(
     eligibility: Eligibility, actor: Actor, programme_code: str, *, period_start: date, period_end: date
 ) -> UUID:
@@ -106,13 +126,20 @@ def draft_cycle(
         raise NotFoundError(f"no programme {programme_code!r}", field="programme")
     if period_end < period_start:
         raise ValidationError("the period must end on or after its start", field="period_end")
+    pmt_name = row["document"].get("pmt_model")
+    pmt_document = None
+    if pmt_name:
+        pmt_row = eligibility.store.pmt_model(pmt_name)
+        if pmt_row is None:
+            raise NotFoundError(f"the programme uses PMT model {pmt_name!r}, which does not exist", field="pmt_model")
+        pmt_document = pmt_row["document"]
     cycle_id = eligibility.new_ids(1)[0]
     now = eligibility.clock.now()
     eligibility.store.insert_cycle(
         {
             "id": cycle_id, "programme_id": row["id"], "number": eligibility.store.next_cycle_number(row["id"]),
             "period_start": period_start, "period_end": period_end, "state": CycleState.DRAFT.value,
-            "programme_document": row["document"], "pmt_document": None, "author": actor.label,
+            "programme_document": row["document"], "pmt_document": pmt_document, "author": actor.label,
             "approved_by": None, "approved_at": None, "preview": None, "version": 1, "created_at": now,
             "updated_at": now,
         }
@@ -127,12 +154,17 @@ def _cycle(eligibility: Eligibility, cycle_id: UUID) -> Row:
     return row
 
 
+def pinned_pmt(cycle: Row) -> PmtModel | None:
+    """The PMT model pinned into a cycle when it was drafted, if its programme uses one."""
+    return load_pmt_model(cycle["pmt_document"]) if cycle["pmt_document"] else None
+
+
 def _run(eligibility: Eligibility, cycle: Row) -> Any:
     programme = programme_from_document(cycle["programme_document"])
     return eligibility.make_run(
         cycle_id=cycle["id"], programme_id=cycle["programme_id"], programme=programme,
         rule=check_rule(programme.rule), reference_date=cycle["period_start"],
-        period_start=cycle["period_start"], period_end=cycle["period_end"],
+        period_start=cycle["period_start"], period_end=cycle["period_end"], pmt=pinned_pmt(cycle),
     )  # fmt: skip
 
 
@@ -210,12 +242,14 @@ def close_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> None:
 def _explain_household(eligibility: Eligibility, cycle: Row, household_id: UUID) -> dict[str, Any]:
     programme = programme_from_document(cycle["programme_document"])
     rule = check_rule(programme.rule)
+    pmt = pinned_pmt(cycle)
     record = eligibility.store.household_record(household_id)
     if record is None:
         raise NotFoundError("no such household", household_id=str(household_id))
-    facts = compute_facts(record, reference_date=cycle["period_start"], names=rule.facts)
+    names = {*rule.facts, *(pmt.facts if pmt else ())}
+    facts = compute_facts(record, reference_date=cycle["period_start"], names=names)
     evaluation = evaluate_rule(rule, facts)
-    return {
+    explained: dict[str, Any] = {
         "household_id": str(household_id),
         "rule": programme.rule,
         "passed": evaluation.passed,
@@ -231,6 +265,22 @@ def _explain_household(eligibility: Eligibility, cycle: Row, household_id: UUID)
         ],
         "lines": evaluation.explain(),
     }
+    if pmt is not None:
+        score = score_household(pmt, facts)
+        explained["pmt"] = {
+            "model": f"{pmt.name} v{pmt.version}", "score": score.score, "cutoff": pmt.cutoff,
+            "passed": score.is_eligible,
+            "contributions": [
+                {"term": item.term, "value": _json_value(item.value), "coefficient": item.coefficient,
+                 "amount": item.amount}
+                for item in score.contributions
+            ],
+        }  # fmt: skip
+        explained["lines"].append(
+            f"{'passed' if score.is_eligible else 'failed'}: proxy means test score {score.score:.3f} "
+            f"<= cut-off {pmt.cutoff}"
+        )
+    return explained
 
 
 def explain_decisions(

@@ -10,8 +10,9 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, func, insert, select, update
 
 from canasta.adapters.db import eligibility_run
-from canasta.adapters.db.eligibility_tables import cycles, decisions, entitlements, programmes
+from canasta.adapters.db.eligibility_tables import cycles, decisions, entitlements, pmt_models, programmes
 from canasta.adapters.db.facts_sql import read_household_record
+from canasta.adapters.db.tables import areas
 from canasta.domain.facts import HouseholdRecord
 
 __all__ = ["SqlCycleStore"]
@@ -35,6 +36,20 @@ class SqlCycleStore:
 
     def insert_programme(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(insert(programmes).values(**values))
+
+    def insert_pmt_model(self, values: Mapping[str, Any]) -> None:
+        self.connection.execute(insert(pmt_models).values(**values))
+
+    def pmt_model(self, name: str, version: int | None = None) -> Row | None:
+        """The model ``name`` at ``version``, or its latest version when ``version`` is None."""
+        query = select(pmt_models).where(pmt_models.c.name == name)
+        if version is not None:
+            query = query.where(pmt_models.c.version == version)
+        row = self.connection.execute(query.order_by(pmt_models.c.version.desc()).limit(1)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def parish_codes(self) -> list[str]:
+        return list(self.connection.execute(select(areas.c.code).where(areas.c.level == "parish")).scalars())
 
     def cycle(self, cycle_id: UUID) -> Row | None:
         row = self.connection.execute(select(cycles).where(cycles.c.id == cycle_id)).mappings().first()

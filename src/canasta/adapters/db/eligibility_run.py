@@ -23,6 +23,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -31,10 +32,11 @@ from sqlalchemy.sql import Subquery
 
 from canasta.adapters.db.eligibility_tables import decisions, distribution_points, entitlements
 from canasta.adapters.db.facts_sql import facts_query
-from canasta.adapters.db.rule_sql import rule_to_sql
+from canasta.adapters.db.rule_sql import pmt_score_sql, rule_to_sql
 from canasta.adapters.db.sql_functions import NewUuid7
 from canasta.adapters.db.tables import areas, households
 from canasta.domain.cycles import DecisionReason
+from canasta.domain.pmt import PmtModel
 from canasta.domain.programmes import BenefitBasis, Programme
 from canasta.domain.rules import Rule
 
@@ -52,6 +54,7 @@ class CycleRun:
     reference_date: date
     period_start: date
     period_end: date
+    pmt: PmtModel | None = None
 
 
 def _in_areas(column: Any, codes: Sequence[str]) -> ColumnElement[bool]:
@@ -60,11 +63,21 @@ def _in_areas(column: Any, codes: Sequence[str]) -> ColumnElement[bool]:
     return or_(*[or_(column == code, column.like(code + "-%")) for code in codes])
 
 
-def _population(run: CycleRun) -> tuple[Subquery, ColumnElement[bool], ColumnElement[int]]:
-    """The facts of every active household the programme serves, the rule over them, and the units formula."""
+@dataclass(frozen=True, slots=True)
+class _Population:
+    """The served households' facts, and the SQL for the rule, the PMT score, eligibility and units over them."""
+
+    facts: Subquery
+    rule: ColumnElement[bool]
+    score: ColumnElement[Any]
+    eligible: ColumnElement[bool]
+    units: ColumnElement[int]
+
+
+def _population(run: CycleRun) -> _Population:
     formula = run.programme.formula
     # area_code is a fact like the others, so the programme's areas filter the one aggregate query itself.
-    names = [*run.rule.facts, "members", "area_code"]
+    names = [*run.rule.facts, "members", "area_code", *(run.pmt.facts if run.pmt else ())]
     if formula.member_fact:
         names.append(formula.member_fact)
     facts = facts_query(dict.fromkeys(names), reference_date=run.reference_date).subquery("facts")
@@ -82,13 +95,16 @@ def _population(run: CycleRun) -> tuple[Subquery, ColumnElement[bool], ColumnEle
         units = literal(formula.amount) * scoped.c[formula.member_fact or ""]
     if formula.cap is not None:
         units = case((units > formula.cap, literal(formula.cap)), else_=units)
-    return scoped, rule, units
+    if run.pmt is None:
+        return _Population(scoped, rule, null(), and_(rule, units > 0), units)
+    score = pmt_score_sql(run.pmt, scoped)
+    return _Population(scoped, rule, score, and_(rule, score <= run.pmt.cutoff, units > 0), units)
 
 
 def preview(connection: Connection, run: CycleRun, *, samples: int = 5) -> dict[str, Any]:
     """Counts by state, eligible households, units and cost against the budget, and sample household ids."""
-    scoped, rule, units = _population(run)
-    eligible = and_(rule, units > 0)
+    population = _population(run)
+    scoped, units, eligible = population.facts, population.units, population.eligible
     parish, municipality, state = areas.alias("parish"), areas.alias("municipality"), areas.alias("state")
     by_state = (
         select(
@@ -158,13 +174,13 @@ def _insert_new(connection: Connection, table: Any, key: list[str]) -> Any:
 
 def generate_decisions(connection: Connection, run: CycleRun, *, decided_by: str, now: datetime) -> int:
     """Version-1 decisions for every household served that has none yet in this cycle; returns how many."""
-    scoped, rule, units = _population(run)
-    eligible = and_(rule, units > 0)
-    reason = case(
-        (eligible, literal(DecisionReason.ELIGIBLE.value)),
-        (rule, literal(DecisionReason.NO_UNITS.value)),
-        else_=literal(DecisionReason.RULE_NOT_MET.value),
-    )
+    population = _population(run)
+    scoped, rule, units, eligible = population.facts, population.rule, population.units, population.eligible
+    reasons = [(eligible, literal(DecisionReason.ELIGIBLE.value))]
+    if run.pmt is not None:
+        reasons.append((and_(rule, population.score > run.pmt.cutoff), literal(DecisionReason.PMT_ABOVE_CUTOFF.value)))
+    reasons.append((rule, literal(DecisionReason.NO_UNITS.value)))
+    reason = case(*reasons, else_=literal(DecisionReason.RULE_NOT_MET.value))
     rows = select(
         NewUuid7(),
         literal(run.cycle_id),
@@ -172,7 +188,7 @@ def generate_decisions(connection: Connection, run: CycleRun, *, decided_by: str
         literal(1),
         case((eligible, true()), else_=false()),
         reason,
-        literal(None),
+        population.score,
         case((eligible, units), else_=literal(0)),
         literal(now),
         literal(decided_by),

@@ -26,7 +26,16 @@ from sqlalchemy import (
 from canasta.adapters.db.tables import metadata
 from canasta.adapters.db.types import UtcDateTime
 
-__all__ = ["appeal_events", "appeals", "cycles", "decisions", "distribution_points", "entitlements", "programmes"]
+__all__ = [
+    "appeal_events",
+    "appeals",
+    "cycles",
+    "decisions",
+    "distribution_points",
+    "entitlements",
+    "pmt_models",
+    "programmes",
+]
 
 distribution_points = Table(
     "distribution_points",
@@ -56,6 +65,17 @@ programmes = Table(
     Column("created_by", String(64), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("updated_by", String(64), nullable=False),
+)
+
+pmt_models = Table(
+    "pmt_models",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
 )
 
 cycles = Table(

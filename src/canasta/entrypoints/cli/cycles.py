@@ -12,7 +12,7 @@ import typer
 
 from canasta.entrypoints.cli.context import build, cli_actor, emit_json, say
 
-__all__ = ["cycles_app", "explain", "programmes_app"]
+__all__ = ["cycles_app", "explain", "pmt_app", "programmes_app"]
 
 programmes_app = typer.Typer(help="Benefit programmes: what they give and to whom (a rule over need facts).",
                              no_args_is_help=True)  # fmt: skip
@@ -136,3 +136,24 @@ def explain(
         typer.echo(f"  {decision['plain_reason']}")
         for line in decision["explanation"]["lines"]:
             typer.echo(f"    {line}")
+
+
+pmt_app = typer.Typer(help="Proxy means test models (versioned; a cycle pins the version in force).",
+                      no_args_is_help=True)  # fmt: skip
+
+
+@pmt_app.command("add")
+def add_pmt(
+    file: Annotated[Path, typer.Argument(help="The model as JSON (see docs/rules.md, Proxy means test).")],
+    actor: Actor = "cli",
+) -> None:
+    """Store a PMT model version; it is validated against the facts and the areas on load."""
+    from canasta.domain.errors import ValidationError
+    from canasta.services.cycles import add_pmt_model
+
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValidationError(f"{file}: not a readable JSON file ({error})", field="file") from None
+    name, version = _with_eligibility(lambda e: add_pmt_model(e, cli_actor(actor), document))
+    say(f"PMT model {name} version {version} stored")

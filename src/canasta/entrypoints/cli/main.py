@@ -38,6 +38,7 @@ app.add_typer(card_issuance.cards_app, name="cards")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(cycles.programmes_app, name="programmes")
 app.add_typer(cycles.cycles_app, name="cycles")
+app.add_typer(cycles.pmt_app, name="pmt")
 app.command()(cycles.explain)
 
 
