@@ -9,9 +9,11 @@ draft at all, so nothing half-written can follow.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from operator import itemgetter
 
 from canasta.domain.custom_fields import AppliesTo, CustomFieldDefinition, CustomValue
 from canasta.domain.errors import ValidationError
@@ -58,6 +60,8 @@ CUSTOM_PREFIX = "custom."
 
 _SEX = {"0": 0, "1": 1, "2": 2, "9": 9}
 _DIFFICULTY = {"": None, "1": 1, "2": 2, "3": 3, "4": 4}
+_NOT_A_DIFFICULTY = -1
+_ASSET_CACHE_SIZE = 4096  # distinct asset lists remembered per validator; a file has few
 _RELATIONSHIPS = frozenset(member.value for member in Relationship)
 _SCHOOLING = frozenset(member.value for member in Schooling)
 _EMPLOYMENT = frozenset(member.value for member in Employment)
@@ -133,6 +137,19 @@ def fold_name(text: str) -> str:
         return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
     return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower().split())
+
+
+# Names repeat a great deal in a population, so each part is folded once. Folding "given family" equals folding
+# each part and joining the non-empty results with a space: every step (decomposition, dropping combining marks,
+# lower case, splitting on white space) works within the white space that separates the parts.
+_fold_part = lru_cache(maxsize=65536)(fold_name)
+
+
+def _fold_full_name(given: str, family: str) -> str:
+    folded_given, folded_family = _fold_part(given), _fold_part(family)
+    if folded_given and folded_family:
+        return f"{folded_given} {folded_family}"
+    return folded_given or folded_family
 
 
 def read_header(names: Sequence[str], definitions: Mapping[str, CustomFieldDefinition]) -> Header:
@@ -251,20 +268,38 @@ class _Validator:
         get = header.positions.get
         self.household_positions = tuple(get(name, -1) for name in HOUSEHOLD_COLUMNS)
         self.person_positions = tuple(get(name, -1) for name in PERSON_COLUMNS)
+        # With every column present (the usual file), fields are picked in one C call instead of a Python loop.
+        self._household_getter: Callable[[Sequence[str]], tuple[str, ...]] | None = (
+            itemgetter(*self.household_positions) if -1 not in self.household_positions else None
+        )
+        self._person_getter: Callable[[Sequence[str]], tuple[str, ...]] | None = (
+            itemgetter(*self.person_positions) if -1 not in self.person_positions else None
+        )
+        self._assets: dict[str, int] = {}
 
     def household_fields(self, row: Sequence[str]) -> tuple[str, ...]:
+        if self._household_getter is not None:
+            return tuple(map(str.strip, self._household_getter(row)))
         return tuple(row[position].strip() if position >= 0 else "" for position in self.household_positions)
 
-    def household(self, row: Sequence[str]) -> HouseholdDraft:
-        reference, area_code, address, income, currency, dwelling, tenure, assets, land = self.household_fields(row)
+    def _asset_bits(self, assets: str) -> int:
+        bits = self._assets.get(assets)
+        if bits is None:
+            try:
+                bits = int(parse_assets(assets))
+            except ValidationError as error:
+                raise _RowRejectedError("assets", error.code, error.detail) from None
+            if len(self._assets) < _ASSET_CACHE_SIZE:
+                self._assets[assets] = bits
+        return bits
+
+    def household(self, row: Sequence[str], fields: tuple[str, ...]) -> HouseholdDraft:
+        reference, area_code, address, income, currency, dwelling, tenure, assets, land = fields
         if area_code not in self.area_codes:
             raise _RowRejectedError("area_code", "unknown_area", "is not a known parish-level area code")
         if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
             raise _RowRejectedError("currency", "invalid_currency", "must be an ISO 4217 code such as VES or USD")
-        try:
-            asset_bits = int(parse_assets(assets)) if assets else 0
-        except ValidationError as error:
-            raise _RowRejectedError("assets", error.code, error.detail) from None
+        asset_bits = self._asset_bits(assets) if assets else 0
         return HouseholdDraft(
             reference=reference,
             area_code=area_code,
@@ -279,7 +314,11 @@ class _Validator:
         )
 
     def person(self, number: int, row: Sequence[str]) -> PersonDraft:
-        values = [row[position] if position >= 0 else "" for position in self.person_positions]
+        values: Sequence[str]
+        if self._person_getter is not None:
+            values = self._person_getter(row)
+        else:
+            values = [row[position] if position >= 0 else "" for position in self.person_positions]
         reference = values[0].strip()
         if REFERENCE_PATTERN.fullmatch(reference) is None:
             raise _RowRejectedError("person_ref", "invalid_reference", "must be 1-64 letters, digits or . _ : / -")
@@ -301,12 +340,10 @@ class _Validator:
             raise _RowRejectedError(
                 "relationship", "invalid_choice", f"must be one of: {', '.join(sorted(_RELATIONSHIPS))}"
             )
-        difficulties = []
-        for offset, column in enumerate(WASHINGTON_GROUP_DOMAINS, start=6):
-            answer = values[offset].strip()
-            if answer not in _DIFFICULTY:
-                raise _RowRejectedError(column, "invalid_choice", "must be 1, 2, 3 or 4, or empty")
-            difficulties.append(_DIFFICULTY[answer])
+        difficulties = tuple([_DIFFICULTY.get(answer.strip(), _NOT_A_DIFFICULTY) for answer in values[6:12]])
+        if _NOT_A_DIFFICULTY in difficulties:
+            column = WASHINGTON_GROUP_DOMAINS[difficulties.index(_NOT_A_DIFFICULTY)]
+            raise _RowRejectedError(column, "invalid_choice", "must be 1, 2, 3 or 4, or empty")
         national_id = values[14].strip() or None
         phone = values[15].strip() or None
         try:
@@ -321,11 +358,11 @@ class _Validator:
             reference=reference,
             given_name=given,
             family_name=family,
-            name_key=fold_name(f"{given} {family}"),
+            name_key=_fold_full_name(given, family),
             birth_date=birth,
             sex=sex,
             relationship=relationship,
-            difficulties=tuple(difficulties),
+            difficulties=difficulties,
             schooling=_choice(values[12], "schooling", _SCHOOLING),
             employment=_choice(values[13], "employment", _EMPLOYMENT),
             national_id=national_id,
@@ -360,8 +397,8 @@ def validate_household(
                     raise _RowRejectedError(
                         "household_ref", "invalid_reference", "must be 1-64 letters, digits or . _ : / -"
                     )
-                draft = validator.household(row)
                 first_fields = validator.household_fields(row)
+                draft = validator.household(row, first_fields)
             else:
                 fields = validator.household_fields(row)
                 for column, value, first in zip(HOUSEHOLD_COLUMNS, fields, first_fields or (), strict=True):
