@@ -278,3 +278,21 @@ def test_a_proxy_means_test_is_pinned_scored_in_sql_and_explained(canasta: Canas
     assert (pmt["model"], pmt["passed"], pmt["cutoff"]) == ("pmt-demo v1", False, 10.0)
     assert {item["term"] for item in pmt["contributions"]} >= {"members", "income_per_capita"}
     assert sum(item["amount"] for item in pmt["contributions"]) == pytest.approx(pmt["score"])
+
+
+@pytest.mark.parametrize(("unredeemed", "state"), [("lapse", "lapsed"), ("carry_over", "carried_over")])
+def test_closing_a_cycle_lapses_or_carries_over_what_was_not_redeemed(
+    canasta: Canasta, unredeemed: str, state: str
+) -> None:
+    enrol(canasta, "H1", income=1000, children=["2024-06-01"])
+    act(canasta, lambda e: use_cases.add_programme(e, MANAGER, {**PROGRAMME, "unredeemed": unredeemed}))
+    cycle = act(canasta, lambda e: use_cases.draft_cycle(e, MANAGER, "canasta-ninos", period_start=date(2026, 12, 1),
+                                                         period_end=date(2026, 12, 31)))  # fmt: skip
+    act(canasta, lambda e: use_cases.preview_cycle(e, MANAGER, cycle))
+    act(canasta, lambda e: use_cases.approve_cycle(e, APPROVER, cycle))
+    act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))
+    assert act(canasta, lambda e: use_cases.close_cycle(e, APPROVER, cycle)) == 1
+    with canasta.engine.connect() as connection:
+        assert connection.execute(select(entitlements.c.state)).scalars().all() == [state]
+    with pytest.raises(ConflictError):
+        act(canasta, lambda e: use_cases.run_cycle(e, APPROVER, cycle))

@@ -15,7 +15,7 @@ from canasta.domain.cycles import PLAIN_LANGUAGE, CycleState, DecisionReason, ch
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.facts import BUILT_IN_FACTS, HouseholdRecord, ValueType, compute_facts
 from canasta.domain.pmt import PmtModel, load_pmt_model, score_household
-from canasta.domain.programmes import Programme, define_programme
+from canasta.domain.programmes import Programme, Unredeemed, define_programme
 from canasta.domain.rules import check_rule, evaluate_rule
 from canasta.services.ports import Clock
 
@@ -56,6 +56,7 @@ class CycleStore(Protocol):
     def entitled_cost(self, cycle_id: UUID) -> int: ...
     def decisions_of(self, household_id: UUID, cycle_id: UUID | None = None) -> list[Row]: ...
     def household_record(self, household_id: UUID) -> HouseholdRecord | None: ...
+    def settle_open_entitlements(self, cycle_id: UUID, *, state: str) -> int: ...
     def count_decisions(self, cycle_id: UUID) -> dict[str, int]: ...
 
 
@@ -232,11 +233,16 @@ def run_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> dict[st
     return {"decisions": decided, "entitlements": entitled, **eligibility.store.count_decisions(cycle_id)}
 
 
-def close_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> None:
-    """End a distributing cycle."""
+def close_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> int:
+    """End a distributing cycle: unredeemed entitlements lapse or carry over, as the programme says.
+
+    Returns how many entitlements were still open. A carried-over entitlement stays redeemable after the cycle.
+    """
     cycle = _cycle(eligibility, cycle_id)
-    _ = actor
+    programme = programme_from_document(cycle["programme_document"])
     _move(eligibility, cycle, CycleState.CLOSED, {})
+    state = "carried_over" if programme.unredeemed is Unredeemed.CARRY_OVER else "lapsed"
+    return eligibility.store.settle_open_entitlements(cycle_id, state=state)
 
 
 def _explain_household(eligibility: Eligibility, cycle: Row, household_id: UUID) -> dict[str, Any]:

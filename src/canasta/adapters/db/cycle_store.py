@@ -103,6 +103,15 @@ class SqlCycleStore:
         ).mappings()
         return [dict(row) for row in rows]
 
+    def settle_open_entitlements(self, cycle_id: UUID, *, state: str) -> int:
+        """Mark the cycle's still-open entitlements ``lapsed`` or ``carried_over``; returns how many."""
+        changed = self.connection.execute(
+            update(entitlements)
+            .where(and_(entitlements.c.cycle_id == cycle_id, entitlements.c.state == "open"))
+            .values(state=state)
+        )
+        return int(changed.rowcount)
+
     def household_record(self, household_id: UUID) -> HouseholdRecord | None:
         return read_household_record(self.connection, household_id)
 

@@ -110,8 +110,8 @@ def close(cycle: UUID, actor: Actor = "cli") -> None:
     """Close a distributing cycle."""
     from canasta.services.cycles import close_cycle
 
-    _with_eligibility(lambda e: close_cycle(e, cli_actor(actor), cycle))
-    say("cycle closed")
+    settled = _with_eligibility(lambda e: close_cycle(e, cli_actor(actor), cycle))
+    say(f"cycle closed; {settled} unredeemed entitlement(s) lapsed or carried over, as the programme says")
 
 
 def explain(
