@@ -39,13 +39,15 @@ __all__ = ["run"]
 
 PERSONS_PER_HOUSEHOLD = 3.3
 SEED = 20261129
+#: bump when the synthetic generator's output changes, so a cached population from an older generator is not reused
+POPULATION_FORMAT = 2
 
 
 def _population(size: int, folder: Path) -> Path:
     households = max(1, round(size / PERSONS_PER_HOUSEHOLD))
     cache = Path(os.environ.get("CANASTA_BENCH_CACHE", tempfile.gettempdir())) / "canasta-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"population-{households}-{SEED}.csv"
+    path = cache / f"population-v{POPULATION_FORMAT}-{households}-{SEED}.csv"
     if not path.exists():
         write_population(path, households, SEED)
     _ = folder
