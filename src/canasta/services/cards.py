@@ -354,14 +354,16 @@ def change_card_state(cards: Cards, actor: Actor, card_number: str, target: Card
 def print_jobs(cards: Cards, *, area_code: str | None = None, household_id: UUID | None = None) -> Iterator[PrintJob]:
     """Cards waiting to be printed (state issued), signed now, streamed in batches (memory stays flat)."""
     after: UUID | None = None
+    keys: dict[str, Row] = {}  # a print run uses one or two keys: read each once, not once per card
     while True:
         rows = cards.store.printable(area_code=area_code, household_id=household_id, after=after, limit=BATCH)
         if not rows:
             return
         for row in rows:
-            key = cards.store.key(row["key_id"])
+            key = keys.get(row["key_id"]) or cards.store.key(row["key_id"])
             if key is None:  # impossible while keys are never deleted; refuse rather than sign with another
                 raise NotFoundError(f"signing key {row['key_id']} of card {row['card_number']} is missing")
+            keys[row["key_id"]] = key
             credential = Credential(
                 issuer=cards.policy.issuer,
                 issued_at=int(row["issued_at"].timestamp()),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
@@ -236,12 +236,14 @@ def household_appeals(
         return list_appeals(canasta.appeals(connection), household_id)
 
 
-def _appeals_in_scope(request: Request, registry: RegistryDep, actor: CurrentActor, household_id: UUID) -> Canasta:
+def _appeal_in_scope(appeals: Any, registry: RegistryDep, actor: CurrentActor, appeal_id: UUID) -> None:
+    """404 for an appeal that does not exist or whose household lies outside the actor's areas."""
     from canasta.services.registry.context import household_in_scope
 
-    household_in_scope(registry, household_id, actor)
-    canasta: Canasta = request.app.state.canasta
-    return canasta
+    appeal = appeals.store.appeal(appeal_id)
+    if appeal is None:
+        raise NotFoundError("no such appeal", field="appeal_id")
+    household_in_scope(registry, appeal["household_id"], actor)
 
 
 @router.post("/decisions/{decision_id}/appeals", status_code=status.HTTP_201_CREATED, tags=["appeals"])
@@ -250,6 +252,7 @@ def file_appeal(
 ) -> Created:
     """Appeal a decision on the household's behalf; it is answered within 30 days by an independent officer."""
     from canasta.services.appeals import file_appeal as file
+    from canasta.services.registry.context import household_in_scope
 
     canasta: Canasta = request.app.state.canasta
     with canasta.engine.begin() as connection:
@@ -257,7 +260,7 @@ def file_appeal(
         decision = appeals.store.decision(decision_id)
         if decision is None:
             raise NotFoundError("no such decision", field="decision_id")
-        _appeals_in_scope(request, registry, actor, decision["household_id"])
+        household_in_scope(registry, decision["household_id"], actor)
         return Created(id=file(appeals, actor, decision_id, grounds=body.grounds))
 
 
@@ -269,10 +272,7 @@ def take_appeal(appeal_id: UUID, request: Request, actor: CurrentActor, registry
     canasta: Canasta = request.app.state.canasta
     with canasta.engine.begin() as connection:
         appeals = canasta.appeals(connection)
-        appeal = appeals.store.appeal(appeal_id)
-        if appeal is None:
-            raise NotFoundError("no such appeal", field="appeal_id")
-        _appeals_in_scope(request, registry, actor, appeal["household_id"])
+        _appeal_in_scope(appeals, registry, actor, appeal_id)
         take(appeals, actor, appeal_id)
 
 
@@ -286,9 +286,6 @@ def decide_appeal(
     canasta: Canasta = request.app.state.canasta
     with canasta.engine.begin() as connection:
         appeals = canasta.appeals(connection)
-        appeal = appeals.store.appeal(appeal_id)
-        if appeal is None:
-            raise NotFoundError("no such appeal", field="appeal_id")
-        _appeals_in_scope(request, registry, actor, appeal["household_id"])
+        _appeal_in_scope(appeals, registry, actor, appeal_id)
         new_decision = decide(appeals, actor, appeal_id, upheld=body.upheld, reason=body.reason)
     return {"new_decision_id": str(new_decision) if new_decision else None}
