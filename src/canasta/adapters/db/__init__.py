@@ -3,3 +3,4 @@
 # Importing the package registers every table on the shared metadata (migrations compare against all of them).
 from canasta.adapters.db import card_tables as card_tables
 from canasta.adapters.db import eligibility_tables as eligibility_tables
+from canasta.adapters.db import ledger_tables as ledger_tables

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from canasta.entrypoints.cli import admin, bench, card_issuance, cycles, keys, registry, server, synth, users
+from canasta.entrypoints.cli import admin, bench, card_issuance, cycles, keys, ledger, registry, server, synth, users
 
 __all__ = ["app", "run"]
 
@@ -40,6 +40,7 @@ app.add_typer(cycles.programmes_app, name="programmes")
 app.add_typer(cycles.cycles_app, name="cycles")
 app.add_typer(cycles.pmt_app, name="pmt")
 app.command()(cycles.explain)
+app.add_typer(ledger.ledger_app, name="ledger")
 
 
 def _exit_code(error: Exception) -> int:
