@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from canasta.adapters.db import eligibility_run
+from canasta.adapters.db import eligibility_run, ledger_grants
 from canasta.adapters.db.eligibility_tables import cycles, decisions, entitlements, pmt_models, programmes
 from canasta.adapters.db.facts_sql import read_household_record
 from canasta.adapters.db.tables import areas
@@ -91,9 +91,12 @@ class SqlCycleStore:
         return int(total)
 
     def decisions_of(self, household_id: UUID, cycle_id: UUID | None = None) -> list[Row]:
-        query = select(decisions).where(decisions.c.household_id == household_id)
-        if cycle_id is not None:
-            query = query.where(decisions.c.cycle_id == cycle_id)
+        # Decisions are indexed by (cycle, household, version) only: an index led by the household would take a
+        # random insertion for every decision of a national run. One probe per cycle finds a household's.
+        in_cycles = (
+            decisions.c.cycle_id == cycle_id if cycle_id is not None else decisions.c.cycle_id.in_(select(cycles.c.id))
+        )
+        query = select(decisions).where(in_cycles, decisions.c.household_id == household_id)
         rows = self.connection.execute(query.order_by(decisions.c.decided_at, decisions.c.version)).mappings()
         return [dict(row) for row in rows]
 
@@ -111,6 +114,12 @@ class SqlCycleStore:
             .values(state=state)
         )
         return int(changed.rowcount)
+
+    def grant_entitlements(self, cycle_id: UUID, *, by: str, at: datetime) -> int:
+        return ledger_grants.grant_entitlements(self.connection, cycle_id, by=by, at=at)
+
+    def lapse_entitlements(self, cycle_id: UUID, *, by: str, at: datetime) -> int:
+        return ledger_grants.lapse_entitlements(self.connection, cycle_id, by=by, at=at)
 
     def household_record(self, household_id: UUID) -> HouseholdRecord | None:
         return read_household_record(self.connection, household_id)

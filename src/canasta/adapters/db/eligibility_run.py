@@ -20,17 +20,20 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
+    exists,
     false,
     func,
+    insert,
     literal,
     null,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.sql import Subquery
 
-from canasta.adapters.db.eligibility_tables import decisions, distribution_points, entitlements
+from canasta.adapters.db.eligibility_tables import cycles, decisions, distribution_points, entitlements
 from canasta.adapters.db.facts_sql import facts_query
 from canasta.adapters.db.rule_sql import pmt_score_sql, rule_to_sql
 from canasta.adapters.db.sql_functions import NewUuid7
@@ -41,6 +44,8 @@ from canasta.domain.programmes import BenefitBasis, Programme
 from canasta.domain.rules import Rule
 
 __all__ = ["CycleRun", "generate_decisions", "generate_entitlements", "preview"]
+
+ANALYZE_AFTER = 10_000  # decisions written in one run, above which PostgreSQL is asked to sample them at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +167,20 @@ def preview(connection: Connection, run: CycleRun, *, samples: int = 5) -> dict[
     }
 
 
-def _insert_new(connection: Connection, table: Any, key: list[str]) -> Any:
-    """``INSERT ... ON CONFLICT (key) DO NOTHING`` for the connection's database: rows already there are skipped
-    by the unique key itself, with no anti-join for the planner to get wrong on a table it has no statistics of."""
+def _insert_new(connection: Connection, table: Any, key: list[str], cycle_id: UUID) -> Any:
+    """The ``INSERT`` for ``table``'s rows of the cycle: a plain one when the cycle has none yet (the first run),
+    else ``INSERT ... ON CONFLICT (key) DO NOTHING``, so rows already there are skipped by the unique key itself,
+    with no anti-join for the planner to get wrong on a table it has no statistics of.
+
+    The cycle's row is locked first (PostgreSQL), so a second run of the same cycle waits for the first and then
+    finds its rows; the conflict check, a fifth of the cost of a first run, is paid only by re-runs.
+    """
     from sqlalchemy.dialects import postgresql, sqlite
 
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(cycles.c.id).where(cycles.c.id == cycle_id).with_for_update())
+    if not connection.execute(select(exists().where(table.c.cycle_id == cycle_id))).scalar_one():
+        return insert(table)
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
@@ -197,45 +211,78 @@ def generate_decisions(connection: Connection, run: CycleRun, *, decided_by: str
     columns = ["id", "cycle_id", "household_id", "version", "is_eligible", "reason", "score", "units",
                "decided_at", "decided_by", "appeal_id"]  # fmt: skip
     result = connection.execute(
-        _insert_new(connection, decisions, ["cycle_id", "household_id", "version"]).from_select(columns, rows),
+        _insert_new(connection, decisions, ["cycle_id", "household_id", "version"], run.cycle_id).from_select(
+            columns, rows
+        ),
         execution_options={"preserve_rowcount": True},
     )
-    return int(result.rowcount)
+    written = int(result.rowcount)
+    if connection.dialect.name == "postgresql" and written >= ANALYZE_AFTER:
+        # The next statements (entitlements, counts, the budget) read these rows. Without statistics of them the
+        # planner takes the cycle for empty, and a nested loop it picks on that belief can run for hours.
+        connection.execute(text("ANALYZE decisions"))
+    return written
 
 
 def _home_points() -> Subquery:
-    """Parish code -> the active distribution point whose area is the closest above it (longest code prefix).
+    """Parish code -> the active distribution point whose area is the closest above it: the parish itself, else its
+    municipality, else its state (the longest code prefix); among points of one area, the first by code.
 
-    A small query over the areas (one row per parish), joined to the households afterwards.
+    Equality joins over the area tree and one window per area, so the database computes it once per parish and
+    hash-joins it to the households (a correlated "best point" subquery would run once per household).
     """
-    parish = areas.alias("parish")
-    best = (
-        select(distribution_points.c.id)
-        .where(
-            distribution_points.c.status == "active",
-            or_(
-                parish.c.code == distribution_points.c.area_code,
-                parish.c.code.like(distribution_points.c.area_code + "-%"),
-            ),
+    parish, municipality = areas.alias("parish"), areas.alias("municipality")
+    ranked = (
+        select(
+            distribution_points.c.area_code,
+            distribution_points.c.id,
+            func.row_number()
+            .over(partition_by=distribution_points.c.area_code, order_by=distribution_points.c.code)
+            .label("rank"),
         )
-        .order_by(func.length(distribution_points.c.area_code).desc(), distribution_points.c.code)
-        .limit(1)
-        .scalar_subquery()
+        .where(distribution_points.c.status == "active")
+        .subquery("ranked_points")
+    )
+    first = select(ranked.c.area_code, ranked.c.id).where(ranked.c.rank == 1).subquery("first_points")
+    at_parish, at_municipality, at_state = (
+        first.alias("at_parish"),
+        first.alias("at_municipality"),
+        first.alias("at_state"),
     )
     return (
-        select(parish.c.code.label("area_code"), best.label("point_id"))
+        select(
+            parish.c.code.label("area_code"),
+            func.coalesce(at_parish.c.id, at_municipality.c.id, at_state.c.id).label("point_id"),
+        )
+        .select_from(parish)
+        .outerjoin(municipality, municipality.c.code == parish.c.parent_code)
+        .outerjoin(at_parish, at_parish.c.area_code == parish.c.code)
+        .outerjoin(at_municipality, at_municipality.c.area_code == municipality.c.code)
+        .outerjoin(at_state, at_state.c.area_code == municipality.c.parent_code)
         .where(parish.c.level == "parish")
         .subquery("home_points")
     )
 
 
 def generate_entitlements(connection: Connection, run: CycleRun, *, now: datetime) -> int:
-    """One entitlement per eligible household's latest decision, leased to its home point; returns how many."""
-    latest = (
-        select(decisions.c.household_id, func.max(decisions.c.version).label("version"))
-        .where(decisions.c.cycle_id == run.cycle_id)
-        .group_by(decisions.c.household_id)
-        .subquery("latest")
+    """One entitlement per eligible household's latest decision, leased to its home point; returns how many.
+
+    A decision superseded by a later version (an upheld appeal) is skipped. Only appeals make later versions, so
+    when the cycle has none (always on its first run) the query leaves that test out: an anti-join the planner
+    may cost wrongly on rows it has no statistics of yet.
+    """
+    newer = decisions.alias("newer")
+    appealed = select(exists().where(decisions.c.cycle_id == run.cycle_id, decisions.c.version > 1))
+    current = (
+        ~select(newer.c.id)
+        .where(
+            newer.c.cycle_id == decisions.c.cycle_id,
+            newer.c.household_id == decisions.c.household_id,
+            newer.c.version > decisions.c.version,
+        )
+        .exists()
+        if connection.execute(appealed).scalar_one()
+        else true()
     )
     home = _home_points()
     programme = run.programme
@@ -256,15 +303,17 @@ def generate_entitlements(connection: Connection, run: CycleRun, *, now: datetim
             literal("open"),
             literal(now),
         )
-        .join(latest, and_(latest.c.household_id == decisions.c.household_id, latest.c.version == decisions.c.version))
+        .select_from(decisions)
         .join(households, households.c.id == decisions.c.household_id)
         .outerjoin(home, home.c.area_code == households.c.area_code)
-        .where(decisions.c.cycle_id == run.cycle_id, decisions.c.is_eligible, decisions.c.units > 0)
+        .where(decisions.c.cycle_id == run.cycle_id, decisions.c.is_eligible, decisions.c.units > 0, current)
     )
     columns = ["id", "programme_id", "cycle_id", "household_id", "decision_id", "units", "unit_value", "co_payment",
                "currency", "valid_from", "valid_until", "home_point_id", "state", "created_at"]  # fmt: skip
     result = connection.execute(
-        _insert_new(connection, entitlements, ["programme_id", "cycle_id", "household_id"]).from_select(columns, rows),
+        _insert_new(connection, entitlements, ["programme_id", "cycle_id", "household_id"], run.cycle_id).from_select(
+            columns, rows
+        ),
         execution_options={"preserve_rowcount": True},
     )
     return int(result.rowcount)

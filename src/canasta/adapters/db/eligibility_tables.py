@@ -15,7 +15,6 @@ from sqlalchemy import (
     Column,
     Date,
     Float,
-    Index,
     Integer,
     String,
     Table,
@@ -107,7 +106,8 @@ decisions = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("cycle_id", Uuid, nullable=False),
-    Column("household_id", Uuid, nullable=False, index=True),
+    # No index led by the household: see SqlCycleStore.decisions_of.
+    Column("household_id", Uuid, nullable=False),
     Column("version", Integer, nullable=False),
     Column("is_eligible", Boolean, nullable=False),
     Column("reason", String(32), nullable=False),
@@ -172,5 +172,3 @@ appeal_events = Table(
     Column("by", String(64), nullable=False),
     Column("note", String(2000), nullable=False),
 )
-
-Index("ix_decisions_cycle_id_household_id", decisions.c.cycle_id, decisions.c.household_id)

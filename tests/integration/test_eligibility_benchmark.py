@@ -1,0 +1,70 @@
+"""The eligibility benchmark itself: it runs end to end on a small population, canasta and the hand-written
+baseline decide alike, and on PostgreSQL the copied households beyond the imported ones are real households."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from canasta.adapters.db.engine import make_engine
+from canasta.adapters.db.schema import upgrade_schema
+from canasta.adapters.db.tables import households, people
+from canasta.benchmarks import eligibility
+from canasta.config import Settings
+
+
+@pytest.mark.parametrize("size", [120])
+def test_the_benchmark_runs_end_to_end(database_url: str, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eligibility, "IMPORTED_AT_MOST", 50)  # PostgreSQL: 50 imported, 70 copied
+    result = eligibility.run(Settings(database_url=database_url), size)
+    assert result["name"] == "eligibility"
+    assert result["size"] == size
+    assert result["decisions"] == size  # one decision per household, imported or copied
+    assert 0 < result["entitlements"] <= size
+    assert result["leased"] == result["entitlements"]  # a point in every state: every household has a home point
+    assert result["seconds"] > 0
+    assert result["baseline_seconds"] > 0
+    assert result["ratio"] == pytest.approx(result["baseline_seconds"] / result["seconds"], abs=0.05)  # both rounded
+
+
+@pytest.mark.postgres
+def test_copies_are_new_households_with_the_same_members(postgres_server: str) -> None:
+    from canasta.benchmarks.scratch import empty_database
+
+    with empty_database(postgres_server) as url:
+        engine = make_engine(url)
+        try:
+            upgrade_schema(engine)
+            eligibility.IMPORTED_AT_MOST, saved = 40, eligibility.IMPORTED_AT_MOST
+            try:
+                persons = eligibility._load(engine, 100)
+            finally:
+                eligibility.IMPORTED_AT_MOST = saved
+            with engine.connect() as connection:
+                count = connection.execute(select(func.count()).select_from(households)).scalar_one()
+                members = connection.execute(select(func.count()).select_from(people)).scalar_one()
+                ids = connection.execute(select(households.c.id, households.c.reference)).all()
+                orphans = connection.execute(
+                    select(func.count())
+                    .select_from(people.outerjoin(households, households.c.id == people.c.household_id))
+                    .where(households.c.id.is_(None))
+                ).scalar_one()
+                per_copy = connection.execute(
+                    select(func.count())
+                    .select_from(people.join(households, households.c.id == people.c.household_id))
+                    .where(households.c.reference.like("%~1"))
+                ).scalar_one()
+                originals = connection.execute(
+                    select(func.count())
+                    .select_from(people.join(households, households.c.id == people.c.household_id))
+                    .where(households.c.reference.not_like("%~%"))
+                ).scalar_one()
+        finally:
+            engine.dispose()
+    assert count == 100
+    assert persons == members
+    assert len({household_id for household_id, _ in ids}) == 100
+    assert sum(reference.endswith("~2") for _, reference in ids) == 20  # 40 + 40 + the first 20 again
+    assert orphans == 0
+    assert per_copy == originals  # a full copy has every member of the households it copies
+    assert all(household_id.version == 7 for household_id, _ in ids)
