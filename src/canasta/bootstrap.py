@@ -7,8 +7,9 @@ an engine on a throwaway database) instead of patching.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine
@@ -28,6 +29,7 @@ from canasta.services.appeals import Appeals
 from canasta.services.cards import CardPolicy, Cards
 from canasta.services.cycles import Eligibility
 from canasta.services.ports import Clock
+from canasta.services.redemption import Redemptions
 
 __all__ = ["Canasta", "bootstrap"]
 
@@ -42,6 +44,7 @@ class Canasta:
     keyring: SealedKeyring
     clock: Clock
     new_ids: Callable[[int], list[UUID]]
+    _online: dict[str, object] = field(default_factory=dict)  # the card checker and receipt signer, made once
 
     def cards(self, connection: Connection) -> Cards:
         """The card use cases' collaborators on ``connection`` (the unit of work)."""
@@ -55,6 +58,25 @@ class Canasta:
     def appeals(self, connection: Connection) -> Appeals:
         """The appeal use cases' collaborators on ``connection`` (the unit of work)."""
         return Appeals(SqlAppealStore(connection), self.eligibility(connection))
+
+    def redemptions(self, connection: Connection) -> Redemptions:
+        """The redemption use cases' collaborators on ``connection`` (the unit of work)."""
+        from canasta.adapters.crypto.receipts import CardChecks, ReceiptSigner
+        from canasta.adapters.db.redemption_store import SqlRedemptionStore
+        from canasta.services.cards import trusted_keys
+
+        if not self._online:
+            self._online["check_card"] = CardChecks(lambda own: trusted_keys(self.cards(own)))
+            self._online["sign"] = ReceiptSigner(self.keyring, lambda own: SqlCardStore(own).active_key("list"))
+        checks = cast(CardChecks, self._online["check_card"])
+        signer = cast(ReceiptSigner, self._online["sign"])
+        return Redemptions(
+            SqlRedemptionStore(connection),
+            check_card=lambda text, now: checks.check(text, now, connection),
+            sign=lambda document: signer.sign(document, connection),
+            clock=self.clock,
+            new_ids=self.new_ids,
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -28,6 +28,7 @@ __all__ = [
     "close_cycle",
     "draft_cycle",
     "explain_decisions",
+    "open_distribution",
     "preview_cycle",
     "programme_from_document",
     "run_cycle",
@@ -58,6 +59,8 @@ class CycleStore(Protocol):
     def household_record(self, household_id: UUID) -> HouseholdRecord | None: ...
     def settle_open_entitlements(self, cycle_id: UUID, *, state: str) -> int: ...
     def count_decisions(self, cycle_id: UUID) -> dict[str, int]: ...
+    def grant_entitlements(self, cycle_id: UUID, *, by: str, at: datetime) -> int: ...
+    def lapse_entitlements(self, cycle_id: UUID, *, by: str, at: datetime) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,16 +236,31 @@ def run_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> dict[st
     return {"decisions": decided, "entitlements": entitled, **eligibility.store.count_decisions(cycle_id)}
 
 
+def open_distribution(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> int:
+    """Grant the cycle's entitlements in the ledger, so points can hand them out; returns how many were granted.
+
+    Run after :func:`run_cycle` (its own transaction: a national cycle grants millions), and safe to run again:
+    an entitlement is granted once. Refused unless the cycle is distributing.
+    """
+    cycle = _cycle(eligibility, cycle_id)
+    if CycleState(cycle["state"]) is not CycleState.DISTRIBUTING:
+        raise ConflictError(f"a {cycle['state']} cycle is not distributing; run it first", code="not_distributing")
+    return eligibility.store.grant_entitlements(cycle_id, by=actor.label, at=eligibility.clock.now())
+
+
 def close_cycle(eligibility: Eligibility, actor: Actor, cycle_id: UUID) -> int:
     """End a distributing cycle: unredeemed entitlements lapse or carry over, as the programme says.
 
-    Returns how many entitlements were still open. A carried-over entitlement stays redeemable after the cycle.
+    Returns how many entitlements were still open. A carried-over entitlement stays redeemable after the cycle;
+    what is left on a lapsed one goes back to the programme in the ledger.
     """
     cycle = _cycle(eligibility, cycle_id)
     programme = programme_from_document(cycle["programme_document"])
     _move(eligibility, cycle, CycleState.CLOSED, {})
     state = "carried_over" if programme.unredeemed is Unredeemed.CARRY_OVER else "lapsed"
-    return eligibility.store.settle_open_entitlements(cycle_id, state=state)
+    settled = eligibility.store.settle_open_entitlements(cycle_id, state=state)
+    eligibility.store.lapse_entitlements(cycle_id, by=actor.label, at=eligibility.clock.now())
+    return settled
 
 
 def _explain_household(eligibility: Eligibility, cycle: Row, household_id: UUID) -> dict[str, Any]:

@@ -69,6 +69,10 @@ class SealedKeyring:
             self._signers[key_id] = signer
         return signer
 
+    def sign(self, key_id: str, sealed: bytes, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message`` by the key ``key_id`` (receipts, device bundles)."""
+        return self._signer(key_id, sealed).sign(message)
+
     def sign_card(self, key_id: str, sealed: bytes, credential: Credential) -> str:
         """The QR text of ``credential`` signed by the key ``key_id``."""
         return encode_credential(credential, self._signer(key_id, sealed))

@@ -32,6 +32,7 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "POST /households/{household_id}/consents/{consent_id}/withdraw": _STAFF_WRITE,
     "GET /people/search": _STAFF_READ,
     "POST /cards/verify": frozenset({Role.ADMIN, Role.ENROLMENT_OFFICER, Role.DISTRIBUTION_OPERATOR}),
+    "POST /redemptions": frozenset({Role.DISTRIBUTION_OPERATOR}),
     "GET /people/{person_id}": _STAFF_READ,
     "PATCH /people/{person_id}": _STAFF_WRITE,
     "POST /people/{person_id}/deactivate": _STAFF_WRITE,

@@ -38,6 +38,10 @@ TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method 
           500: "Internal Server Error"}  # fmt: skip
 
 
+#: structured fields of a domain error that a client may see beside ``field`` (never personal data)
+SHOWN_FIELDS = ("differs", "card_reason")
+
+
 def problem(status: int, code: str, detail: str, *, field: str | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://canasta.example/problems/{code}",
@@ -63,6 +67,7 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     status = next((code for kind, code in STATUS_BY_ERROR if isinstance(error, kind)), 400)
     field = error.fields.get("field")
     extra = {"category": error.fields["category"]} if isinstance(error, ProhibitedCategoryError) else {}
+    extra |= {name: error.fields[name] for name in SHOWN_FIELDS if name in error.fields}
     return problem(status, error.code, error.detail, field=field, **extra)
 
 

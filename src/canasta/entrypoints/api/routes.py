@@ -29,7 +29,9 @@ from canasta.entrypoints.api.schemas import (
     PersonPublic,
     PersonUpdate,
     Problem,
+    RedemptionCreate,
     SearchPage,
+    SignedReceipt,
     TokenPublic,
     VersionPublic,
 )
@@ -289,3 +291,23 @@ def decide_appeal(
         _appeal_in_scope(appeals, registry, actor, appeal_id)
         new_decision = decide(appeals, actor, appeal_id, upheld=body.upheld, reason=body.reason)
     return {"new_decision_id": str(new_decision) if new_decision else None}
+
+
+@router.post("/redemptions", response_model=SignedReceipt, tags=["redemptions"])
+def create_redemption(body: RedemptionCreate, request: Request, actor: CurrentActor) -> dict[str, Any]:
+    """Hand a household what is due: verify its card (or look it up, with a reason), check the entitlement and the
+    stock, post the ledger transfers and answer with a signed receipt. The same redemption id always gets the same
+    answer; every refusal is recorded with its reason."""
+    from canasta.domain.errors import ConflictError, DomainError
+    from canasta.services.redemption import record_refusal, redeem
+
+    canasta: Canasta = request.app.state.canasta
+    payload = body.model_dump(mode="json", exclude_none=True)
+    try:
+        with canasta.engine.begin() as connection:
+            return redeem(canasta.redemptions(connection), actor, payload)
+    except DomainError as error:
+        if not (isinstance(error, ConflictError) and error.code == "redemption_id_reused"):
+            with canasta.engine.begin() as connection:
+                record_refusal(canasta.redemptions(connection), actor, payload, error)
+        raise

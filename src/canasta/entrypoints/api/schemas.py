@@ -302,3 +302,30 @@ class AppealDecision(Request):
 
     upheld: bool
     reason: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+class RedemptionItemInput(Request):
+    """Units of one of the household's entitlements."""
+
+    programme: Annotated[str, Field(min_length=1, max_length=32)]
+    units: Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
+
+
+class RedemptionCreate(Request):
+    """A redemption at a distribution point. Give the card's QR text, or (the assisted path, when the card is
+    damaged, missing or refused) the household's reference and the operator's reason."""
+
+    redemption_id: UUID = Field(description="Made by the client; a retry with the same id gets the same answer.")
+    point: Annotated[str, Field(min_length=1, max_length=32)]
+    card: Annotated[str | None, Field(min_length=1, max_length=4096)] = None
+    household: Reference | None = None
+    reason: Annotated[str | None, Field(min_length=3, max_length=500)] = None
+    items: Annotated[list[RedemptionItemInput], Field(min_length=1, max_length=20)]
+
+
+class SignedReceipt(BaseModel):
+    """The receipt, and the server's Ed25519 signature over its canonical JSON by the list key ``key_id``."""
+
+    document: dict[str, Any]
+    key_id: str
+    signature: str

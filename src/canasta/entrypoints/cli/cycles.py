@@ -95,14 +95,16 @@ def approve(cycle: UUID, actor: Actor = "cli") -> None:
 
 @cycles_app.command("run")
 def run(cycle: UUID, actor: Actor = "cli", as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Write decisions and entitlements (safe to run again: nothing is created twice)."""
-    from canasta.services.cycles import run_cycle
+    """Write decisions and entitlements, then grant them in the ledger (safe to run again: nothing twice)."""
+    from canasta.services.cycles import open_distribution, run_cycle
 
     result = _with_eligibility(lambda e: run_cycle(e, cli_actor(actor), cycle))
+    result["granted"] = _with_eligibility(lambda e: open_distribution(e, cli_actor(actor), cycle))
     if as_json:
         emit_json(result)
     else:
-        say(f"{result['decisions']} decisions and {result['entitlements']} entitlements written")
+        say(f"{result['decisions']} decisions and {result['entitlements']} entitlements written; "
+            f"{result['granted']} granted in the ledger")  # fmt: skip
 
 
 @cycles_app.command("close")

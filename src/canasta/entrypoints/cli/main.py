@@ -12,7 +12,20 @@ import sys
 
 import typer
 
-from canasta.entrypoints.cli import admin, bench, card_issuance, cycles, keys, ledger, registry, server, synth, users
+from canasta.entrypoints.cli import (
+    admin,
+    bench,
+    card_issuance,
+    cycles,
+    devices,
+    distribution,
+    keys,
+    ledger,
+    registry,
+    server,
+    synth,
+    users,
+)
 
 __all__ = ["app", "run"]
 
@@ -41,6 +54,9 @@ app.add_typer(cycles.cycles_app, name="cycles")
 app.add_typer(cycles.pmt_app, name="pmt")
 app.command()(cycles.explain)
 app.add_typer(ledger.ledger_app, name="ledger")
+app.add_typer(distribution.stock_app, name="stock")
+app.add_typer(devices.devices_app, name="devices")
+app.command()(distribution.settlement)
 
 
 def _exit_code(error: Exception) -> int:

@@ -1,0 +1,296 @@
+"""Redeem at a distribution point: verify the card (or look the household up, with a reason), check the
+entitlement's lease, period and balance and the point's stock, post the ledger transfers, and answer with a
+receipt the server signs. One transaction, the caller's; a refusal leaves nothing behind but its own record.
+
+A client redemption id has at most one effect: the same id with the same request returns the stored receipt, the
+same id with a different request is refused naming what differs. A refused request stores no answer, so a
+retry after the cause is fixed (stock delivered, a card activated) is decided afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from canasta.domain.access import Actor, is_in_scope
+from canasta.domain.errors import ConflictError, DomainError
+from canasta.domain.ledger import Account, AccountKind, InsufficientBalanceError, Transfer, benefit_asset
+from canasta.domain.programmes import BasketLine
+from canasta.domain.redemption import (
+    EntitlementDue,
+    RedemptionRefusal,
+    RedemptionRefusedError,
+    RedemptionRequest,
+    differences,
+    plan_transfers,
+)
+from canasta.services.ports import Clock
+
+__all__ = ["CardCheck", "RedemptionStore", "Redemptions", "record_refusal", "redeem"]
+
+Row = Mapping[str, Any]
+LIVE_CARD_STATES = ("active",)
+
+
+class RedemptionStore(Protocol):
+    """Storage (``adapters.db.redemption_store.SqlRedemptionStore``)."""
+
+    def point_by_code(self, code: str) -> Row | None: ...
+    def device_of_user(self, user_id: UUID) -> Row | None: ...
+    def card_by_number(self, number: str) -> Row | None: ...
+    def household_by_reference(self, reference: str) -> Row | None: ...
+    def household(self, household_id: UUID) -> Row | None: ...
+    def entitlements_due(self, household_id: UUID, programme_code: str) -> Sequence[Row]: ...
+    def claim(self, values: Mapping[str, Any]) -> bool: ...
+    def redemption(self, redemption_id: UUID) -> Row | None: ...
+    def set_receipt(self, redemption_id: UUID, receipt: Mapping[str, Any]) -> None: ...
+    def post(self, transfers: Sequence[Transfer], *, by: str, at: datetime) -> list[UUID]: ...
+    def balances(self, accounts: Sequence[Account]) -> dict[Account, int]: ...
+    def mark_redeemed(self, entitlement_id: UUID) -> None: ...
+    def insert_failure(self, values: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CardCheck:
+    """What the card verifier said: the card number when the credential could be read, the refusal if any."""
+
+    card_number: str | None
+    refusal: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Redemptions:
+    """The redemption use cases' collaborators for one unit of work."""
+
+    store: RedemptionStore
+    check_card: Callable[[str, datetime], CardCheck]
+    sign: Callable[[Mapping[str, Any]], dict[str, Any]]  # the receipt -> the signed envelope
+    clock: Clock
+    new_ids: Callable[[int], list[UUID]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    due: EntitlementDue
+    units: int
+    remaining_before: int
+
+
+def _refuse(refusal: RedemptionRefusal, detail: str, **fields: Any) -> RedemptionRefusedError:
+    return RedemptionRefusedError(refusal, detail, **fields)
+
+
+def _replay(existing: Row, request: RedemptionRequest) -> dict[str, Any]:
+    if existing["fingerprint"] == request.fingerprint() and existing["receipt"] is not None:
+        return dict(existing["receipt"])
+    differing = differences(existing["request"], request.canonical())
+    raise ConflictError(
+        f"redemption id {request.redemption_id} was used for another request (differs in: {', '.join(differing)})",
+        code="redemption_id_reused",
+        differs=differing,
+    )
+
+
+def _point(r: Redemptions, actor: Actor, request: RedemptionRequest) -> tuple[Row, Row | None]:
+    point = r.store.point_by_code(request.point)
+    if point is None or point["status"] != "active" or not is_in_scope(point["area_code"], actor.area_codes):
+        raise _refuse(RedemptionRefusal.UNKNOWN_POINT, f"no active distribution point {request.point!r} in your areas")
+    device = r.store.device_of_user(actor.user_id)
+    if device is not None:
+        if device["status"] != "active":
+            raise _refuse(RedemptionRefusal.DEVICE_REVOKED, "this device was revoked", device=device["name"])
+        if device["point_id"] != point["id"]:
+            raise _refuse(RedemptionRefusal.WRONG_POINT, f"this device belongs to another point than {request.point}")
+    return point, device
+
+
+def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tuple[UUID, str | None]:
+    if request.card is None:
+        found = r.store.household_by_reference(str(request.household))
+        if found is None or found["status"] != "active":
+            raise _refuse(RedemptionRefusal.UNKNOWN_HOUSEHOLD, "no active household has that reference")
+        return found["id"], None
+    checked = r.check_card(request.card, now)
+    if checked.refusal is not None:
+        raise _refuse(
+            RedemptionRefusal.CARD_REFUSED,
+            f"the card was refused ({checked.refusal}): {checked.detail}; serve the household by looking it up",
+            card_reason=checked.refusal,
+            card_number=checked.card_number,
+        )
+    card = r.store.card_by_number(str(checked.card_number))
+    if card is None:
+        raise _refuse(RedemptionRefusal.UNKNOWN_CARD, "the card is genuine but this registry has no such card number")
+    if card["state"] not in LIVE_CARD_STATES:
+        raise _refuse(
+            RedemptionRefusal.CARD_REFUSED,
+            f"the card is {card['state']}, not active; serve the household by looking it up",
+            card_reason=f"card_{card['state']}",
+            card_number=checked.card_number,
+            household_id=card["household_id"],
+        )
+    household = r.store.household(card["household_id"])
+    if household is None or household["status"] != "active":
+        raise _refuse(RedemptionRefusal.UNKNOWN_HOUSEHOLD, "the card's household is not active")
+    return card["household_id"], checked.card_number
+
+
+def _due(row: Row) -> EntitlementDue:
+    document = row["programme_document"] or {}
+    basket = tuple(
+        BasketLine(str(line["commodity"]), int(line["quantity"]), str(line["unit"]))
+        for line in document.get("basket", ())
+    )
+    return EntitlementDue(
+        entitlement_id=row["id"], programme_id=row["programme_id"], programme_code=row["programme_code"],
+        currency=row["currency"], unit_value=int(row["unit_value"]), co_payment=int(row["co_payment"]), basket=basket,
+    )  # fmt: skip
+
+
+def _choose(r: Redemptions, household_id: UUID, point_id: UUID, programme: str, units: int, today: date) -> _Chosen:
+    """The household's entitlement of ``programme`` redeemable at this point today; refusals say why not."""
+    rows = [
+        row
+        for row in r.store.entitlements_due(household_id, programme)
+        if row["cycle_state"] == "distributing" or (row["cycle_state"] == "closed" and row["state"] != "lapsed")
+    ]
+    if not rows:
+        raise _refuse(RedemptionRefusal.NO_ENTITLEMENT, f"the household has no open entitlement of {programme}")
+    here = [row for row in rows if row["home_point_id"] == point_id]
+    if not here:
+        raise _refuse(RedemptionRefusal.OTHER_POINT, f"the {programme} entitlement is leased to another point")
+    current = [
+        row
+        for row in here
+        if row["valid_from"] <= today and (row["valid_until"] >= today or row["state"] == "carried_over")
+    ]
+    if not current:
+        if all(row["valid_from"] > today for row in here):
+            first = min(row["valid_from"] for row in here)
+            raise _refuse(RedemptionRefusal.NOT_YET_VALID, f"the {programme} entitlement is valid from {first}")
+        raise _refuse(RedemptionRefusal.EXPIRED, f"the {programme} entitlement's period has ended")
+    benefit = benefit_asset(programme)
+    accounts = [Account(AccountKind.HOUSEHOLD_ENTITLEMENT, benefit, row["id"]) for row in current]
+    held = r.store.balances(accounts)
+    for row, account in zip(current, accounts, strict=True):
+        if held[account] > 0:
+            return _Chosen(_due(row), units, held[account])
+    raise _refuse(RedemptionRefusal.MORE_THAN_DUE, f"nothing of the {programme} entitlement is left")
+
+
+def _receipt(
+    request: RedemptionRequest, chosen: list[_Chosen], *, point: Row, household_id: UUID, card: str | None, at: datetime
+) -> dict[str, Any]:
+    items = []
+    co_payments: dict[str, int] = {}
+    for choice in chosen:
+        due = choice.due
+        co_payment = due.co_payment * choice.units
+        co_payments[due.currency] = co_payments.get(due.currency, 0) + co_payment
+        items.append(
+            {
+                "programme": due.programme_code,
+                "entitlement_id": str(due.entitlement_id),
+                "units": choice.units,
+                "remaining": choice.remaining_before - choice.units,
+                "co_payment": co_payment,
+                "currency": due.currency,
+                "goods": [
+                    {"commodity": line.commodity, "quantity": line.quantity * choice.units, "unit": line.unit}
+                    for line in due.basket
+                ],
+            }
+        )
+    return {
+        "redemption_id": str(request.redemption_id),
+        "point": point["code"],
+        "household_id": str(household_id),
+        "card_number": card,
+        "path": request.path.value,
+        "items": items,
+        "co_payments": co_payments,
+        "at": at.isoformat(),
+    }
+
+
+def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Redeem, or replay the answer to an earlier request with the same id; returns the signed receipt.
+
+    Raises :class:`RedemptionRefusedError` (its code names the refusal), :class:`ConflictError`
+    (``redemption_id_reused``) and :class:`ValidationError` for a malformed body; nothing is posted then.
+    """
+    request = RedemptionRequest.from_body(body)
+    existing = r.store.redemption(request.redemption_id)
+    if existing is not None:
+        return _replay(existing, request)
+    now = r.clock.now()
+    point, device = _point(r, actor, request)
+    household_id, card_number = _household(r, request, now)
+    today = now.date()
+    chosen = [_choose(r, household_id, point["id"], item.programme, item.units, today) for item in request.items]
+    claimed = r.store.claim(
+        {
+            "id": request.redemption_id, "point_id": point["id"], "device_id": device["id"] if device else None,
+            "household_id": household_id, "card_number": card_number, "path": request.path.value,
+            "reason": request.reason, "fingerprint": request.fingerprint(), "request": request.canonical(),
+            "receipt": None, "at": now, "by": actor.label,
+        }
+    )  # fmt: skip
+    if not claimed:  # a concurrent request with this id got there first and has committed
+        existing = r.store.redemption(request.redemption_id)
+        if existing is None:
+            raise ConflictError("the redemption id is being used by another request; retry", code="retry")
+        return _replay(existing, request)
+    reference = str(request.redemption_id)
+    transfers = [
+        transfer
+        for choice in chosen
+        for transfer in plan_transfers(choice.due, units=choice.units, point_id=point["id"], reference=reference)
+    ]
+    try:
+        r.store.post(transfers, by=actor.label, at=now)
+    except InsufficientBalanceError as short:
+        if short.account.kind is AccountKind.POINT_STOCK:
+            raise _refuse(
+                RedemptionRefusal.OUT_OF_STOCK,
+                f"the point holds less {short.account.asset.removeprefix('commodity:')} than the basket needs",
+                household_id=household_id,
+            ) from None
+        raise _refuse(
+            RedemptionRefusal.MORE_THAN_DUE,
+            f"more units of {short.account.asset.removeprefix('benefit:')} than are left on the entitlement",
+            household_id=household_id,
+        ) from None
+    for choice in chosen:
+        if choice.remaining_before == choice.units:
+            r.store.mark_redeemed(choice.due.entitlement_id)
+    receipt = r.sign(_receipt(request, chosen, point=point, household_id=household_id, card=card_number, at=now))
+    r.store.set_receipt(request.redemption_id, receipt)
+    return receipt
+
+
+def record_refusal(r: Redemptions, actor: Actor, body: Mapping[str, Any], error: DomainError) -> None:
+    """Write a refused attempt down (in its own transaction, after the refused one rolled back): a failed check
+    is a failure with its reason, never "did not come"."""
+    fields = error.fields
+    raw_id = body.get("redemption_id")
+    try:
+        redemption_id: UUID | None = UUID(str(raw_id)) if raw_id is not None else None
+    except ValueError:
+        redemption_id = None
+    point = body.get("point")
+    path = "assisted" if body.get("household") else "card" if body.get("card") else None
+    household_id = fields.get("household_id")
+    r.store.insert_failure(
+        {
+            "id": r.new_ids(1)[0], "redemption_id": redemption_id,
+            "point_code": point[:32] if isinstance(point, str) else None,
+            "household_id": household_id if isinstance(household_id, UUID) else None,
+            "card_number": fields.get("card_number"), "path": path, "code": error.code[:40],
+            "detail": error.detail[:500], "at": r.clock.now(), "by": actor.label,
+        }
+    )  # fmt: skip
