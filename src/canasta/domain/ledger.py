@@ -43,6 +43,7 @@ from uuid import UUID
 from canasta.domain.errors import ConflictError, ValidationError
 
 __all__ = [
+    "DERIVED_KINDS",
     "MAX_AMOUNT",
     "NON_NEGATIVE_KINDS",
     "ROUTES",
@@ -89,6 +90,14 @@ class AccountKind(StrEnum):
 
 NON_NEGATIVE_KINDS: frozenset[AccountKind] = frozenset({AccountKind.HOUSEHOLD_ENTITLEMENT, AccountKind.POINT_STOCK})
 """Accounts of these kinds never go below zero: nobody redeems more than is due or hands out what is not there."""
+
+DERIVED_KINDS: frozenset[AccountKind] = frozenset({AccountKind.PROGRAMME_SUBSIDY, AccountKind.EXTERNAL})
+"""Accounts of these kinds keep no stored balance: their balance is the fold of the journal, computed when asked.
+
+They are the sources and sinks every posting of a programme (or at a place) goes through; a stored balance would
+be one row that every redemption in the country updates and waits for. They may go negative, so no posting ever
+needs their balance.
+"""
 
 
 class TransferKind(StrEnum):
@@ -183,6 +192,11 @@ class Account:
     @property
     def can_go_negative(self) -> bool:
         return self.kind not in NON_NEGATIVE_KINDS
+
+    @property
+    def is_stored(self) -> bool:
+        """Whether the account has a stored balance (see :data:`DERIVED_KINDS`)."""
+        return self.kind not in DERIVED_KINDS
 
     def describe(self) -> str:
         """``kind asset`` for messages (the owner id is left to the structured fields)."""

@@ -7,10 +7,13 @@ names no transfer or is not its original turned round, and every account below z
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
 
 from canasta.adapters.db.ledger_tables import ledger_accounts, ledger_balances, ledger_transfers
 from canasta.domain.ledger import (
+    DERIVED_KINDS,
     NON_NEGATIVE_KINDS,
     Discrepancy,
     DiscrepancyKind,
@@ -38,11 +41,16 @@ def check(connection: Connection) -> LedgerReport:
     )
 
 
-def _balance_mismatches(connection: Connection) -> list[Discrepancy]:
-    movements = union_all(
+def _movements() -> Any:
+    """Every transfer as two signed movements: ``+amount`` on the credited account, ``-amount`` on the debited."""
+    return union_all(
         select(ledger_transfers.c.credit_account_id.label("account_id"), ledger_transfers.c.amount.label("change")),
         select(ledger_transfers.c.debit_account_id.label("account_id"), (-ledger_transfers.c.amount).label("change")),
     ).subquery("movements")
+
+
+def _balance_mismatches(connection: Connection) -> list[Discrepancy]:
+    movements = _movements()
     folded = (
         select(movements.c.account_id, func.sum(movements.c.change).label("balance"))
         .group_by(movements.c.account_id)
@@ -55,7 +63,10 @@ def _balance_mismatches(connection: Connection) -> list[Discrepancy]:
         )
         .outerjoin(ledger_balances, ledger_balances.c.account_id == ledger_accounts.c.id)
         .outerjoin(folded, folded.c.account_id == ledger_accounts.c.id)
-        .where(or_(ledger_balances.c.balance.is_(None), ledger_balances.c.balance != expected))
+        .where(
+            ledger_accounts.c.kind.not_in([kind.value for kind in DERIVED_KINDS]),
+            or_(ledger_balances.c.balance.is_(None), ledger_balances.c.balance != expected),
+        )
         .order_by(ledger_accounts.c.id)
     )
     return [
@@ -72,13 +83,20 @@ def _balance_mismatches(connection: Connection) -> list[Discrepancy]:
 
 
 def _unbalanced_assets(connection: Connection) -> list[Discrepancy]:
-    total = func.sum(ledger_balances.c.balance)
-    rows = connection.execute(
-        select(ledger_accounts.c.asset, total)
+    """Per asset, the stored balances plus the journal's fold of the accounts that keep none must sum to zero."""
+    derived = [kind.value for kind in DERIVED_KINDS]
+    movements = _movements()
+    parts = union_all(
+        select(ledger_accounts.c.asset, ledger_balances.c.balance.label("amount"))
         .join(ledger_balances, ledger_balances.c.account_id == ledger_accounts.c.id)
-        .group_by(ledger_accounts.c.asset)
-        .having(total != 0)
-        .order_by(ledger_accounts.c.asset)
+        .where(ledger_accounts.c.kind.not_in(derived)),
+        select(ledger_accounts.c.asset, movements.c.change.label("amount"))
+        .join(movements, movements.c.account_id == ledger_accounts.c.id)
+        .where(ledger_accounts.c.kind.in_(derived)),
+    ).subquery("parts")
+    total = func.sum(parts.c.amount)
+    rows = connection.execute(
+        select(parts.c.asset, total).group_by(parts.c.asset).having(total != 0).order_by(parts.c.asset)
     )
     return [
         Discrepancy(

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Uuid,
     and_,
     exists,
-    func,
     insert,
     literal,
     select,
@@ -99,6 +98,8 @@ def grant_entitlements(connection: Connection, cycle_id: UUID, *, by: str, at: d
             )
             .where(ledger_accounts.c.kind == kind.value)
         )
+        if kind is AccountKind.PROGRAMME_SUBSIDY:
+            continue  # keeps no stored balance (DERIVED_KINDS)
         connection.execute(
             insert_new(connection, ledger_balances, ["account_id"]).from_select(
                 ["account_id", "balance", "updated_at"], opened
@@ -111,21 +112,11 @@ def grant_entitlements(connection: Connection, cycle_id: UUID, *, by: str, at: d
     connection.execute(
         insert(pending_table).from_select(["debit_id", "credit_id", "asset", "units"], _pending_grants(of_cycle))
     )
-    # Entitlements first, the programme's account last: the order every posting takes its row locks in.
+    # The programme's subsidy account keeps no stored balance: only the entitlements' balances change.
     connection.execute(
         update(ledger_balances)
         .where(ledger_balances.c.account_id == pending_table.c.credit_id)
         .values(balance=ledger_balances.c.balance + pending_table.c.units, updated_at=moment)
-    )
-    per_subsidy = (
-        select(pending_table.c.debit_id, func.sum(pending_table.c.units).label("units"))
-        .group_by(pending_table.c.debit_id)
-        .subquery("per_subsidy")
-    )
-    connection.execute(
-        update(ledger_balances)
-        .where(ledger_balances.c.account_id == per_subsidy.c.debit_id)
-        .values(balance=ledger_balances.c.balance - per_subsidy.c.units, updated_at=moment)
     )
     due = pending_table.c
     rows = select(
@@ -232,16 +223,6 @@ def lapse_entitlements(connection: Connection, cycle_id: UUID, *, by: str, at: d
         update(ledger_balances)
         .where(ledger_balances.c.account_id == pending_table.c.credit_id)
         .values(balance=ledger_balances.c.balance - pending_table.c.units, updated_at=moment)
-    )
-    per_subsidy = (
-        select(pending_table.c.debit_id, func.sum(pending_table.c.units).label("units"))
-        .group_by(pending_table.c.debit_id)
-        .subquery("per_subsidy")
-    )
-    connection.execute(
-        update(ledger_balances)
-        .where(ledger_balances.c.account_id == per_subsidy.c.debit_id)
-        .values(balance=ledger_balances.c.balance + per_subsidy.c.units, updated_at=moment)
     )
     due = pending_table.c
     rows = select(

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
 from canasta.adapters.db.ledger_check import check
@@ -91,8 +91,11 @@ def open_accounts(connection: Connection, accounts: Iterable[Account], *, at: da
     ]  # fmt: skip
     connection.execute(insert_new(connection, ledger_accounts, ["owner_id", "kind", "asset"]), rows)
     found = _account_ids(connection, wanted)  # someone else's concurrent opening wins with its own id
-    balance_rows = [{"account_id": found[account], "balance": 0, "updated_at": at} for account in missing]
-    connection.execute(insert_new(connection, ledger_balances, ["account_id"]), balance_rows)
+    balance_rows = [
+        {"account_id": found[account], "balance": 0, "updated_at": at} for account in missing if account.is_stored
+    ]
+    if balance_rows:
+        connection.execute(insert_new(connection, ledger_balances, ["account_id"]), balance_rows)
     return found
 
 
@@ -102,18 +105,33 @@ def open_account(connection: Connection, account: Account, *, at: datetime) -> U
 
 
 def balances(connection: Connection, accounts: Iterable[Account]) -> dict[Account, int]:
-    """The stored balance of each account (0 for an account never opened)."""
+    """The balance of each account (0 for an account never opened): stored, or for the kinds that keep none
+    (:data:`~canasta.domain.ledger.DERIVED_KINDS`) folded from the journal, which reads all their transfers."""
     wanted = list(set(accounts))
     ids = _account_ids(connection, wanted)
     if not ids:
         return dict.fromkeys(wanted, 0)
-    rows = connection.execute(
-        select(ledger_balances.c.account_id, ledger_balances.c.balance).where(
-            ledger_balances.c.account_id.in_(list(ids.values()))
+    stored_ids = [ids[account] for account in ids if account.is_stored]
+    derived_ids = [ids[account] for account in ids if not account.is_stored]
+    found: dict[UUID, int] = {}
+    if stored_ids:
+        rows = connection.execute(
+            select(ledger_balances.c.account_id, ledger_balances.c.balance).where(
+                ledger_balances.c.account_id.in_(stored_ids)
+            )
         )
-    )
-    stored = {account_id: int(value) for account_id, value in rows}
-    return {account: stored.get(ids[account], 0) if account in ids else 0 for account in wanted}
+        found |= {account_id: int(value) for account_id, value in rows}
+    for account_id in derived_ids:
+        credits = select(func.coalesce(func.sum(ledger_transfers.c.amount), 0)).where(
+            ledger_transfers.c.credit_account_id == account_id
+        )
+        debits = select(func.coalesce(func.sum(ledger_transfers.c.amount), 0)).where(
+            ledger_transfers.c.debit_account_id == account_id
+        )
+        found[account_id] = int(
+            connection.execute(select(credits.scalar_subquery() - debits.scalar_subquery())).scalar_one()
+        )
+    return {account: found.get(ids[account], 0) if account in ids else 0 for account in wanted}
 
 
 def balance(connection: Connection, account: Account) -> int:
@@ -179,9 +197,11 @@ def _post(connection: Connection, transfers: Sequence[Transfer], *, by: str, at:
             for transfer_id, item in zip(transfer_ids, transfers, strict=True)
         ],
     )  # fmt: skip
-    # Last, the accounts that may go negative: they cannot refuse, and a programme's is shared by every
-    # redemption of the programme, so its row lock is best taken just before the caller commits.
+    # Last, the stored accounts that may go negative: they cannot refuse, so their row locks are best taken just
+    # before the caller commits. Programme and external accounts keep no stored balance (DERIVED_KINDS).
     for account in in_lock_order[len(guarded) :]:
+        if not account.is_stored:
+            continue
         if changes[account] and not _change_balance(connection, account_ids[account], changes[account], at=at):
             raise LookupError(f"ledger account {account_ids[account]} has no balance row; run `canasta ledger check`")
     return transfer_ids
