@@ -301,6 +301,6 @@ def test_closing_the_cycle_gives_back_what_was_not_collected(scene: Scene) -> No
     with pytest.raises(RedemptionRefusedError) as refused:
         redeem(scene, **body(scene, units=1))
     assert refused.value.code == "no_entitlement"  # lapsed with its cycle
-    with scene.app.engine.begin() as connection:  # closing again is refused, and lapses nothing twice
-        with pytest.raises(ConflictError):
-            cycle_cases.close_cycle(scene.app.eligibility(connection), APPROVER, scene.cycle_id)
+    # closing again is refused, and lapses nothing twice
+    with scene.app.engine.begin() as connection, pytest.raises(ConflictError):
+        cycle_cases.close_cycle(scene.app.eligibility(connection), APPROVER, scene.cycle_id)

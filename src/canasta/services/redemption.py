@@ -17,7 +17,7 @@ from uuid import UUID
 
 from canasta.domain.access import Actor, is_in_scope
 from canasta.domain.errors import ConflictError, DomainError
-from canasta.domain.ledger import Account, AccountKind, InsufficientBalanceError, Transfer, benefit_asset
+from canasta.domain.ledger import AccountKind, InsufficientBalanceError, Transfer
 from canasta.domain.programmes import BasketLine
 from canasta.domain.redemption import (
     EntitlementDue,
@@ -38,17 +38,13 @@ LIVE_CARD_STATES = ("active",)
 class RedemptionStore(Protocol):
     """Storage (``adapters.db.redemption_store.SqlRedemptionStore``)."""
 
-    def point_by_code(self, code: str) -> Row | None: ...
-    def device_of_user(self, user_id: UUID) -> Row | None: ...
-    def card_by_number(self, number: str) -> Row | None: ...
+    def context(self, redemption_id: UUID, point_code: str, user_id: UUID) -> Row: ...
+    def card_holder(self, number: str) -> Row | None: ...
     def household_by_reference(self, reference: str) -> Row | None: ...
-    def household(self, household_id: UUID) -> Row | None: ...
     def entitlements_due(self, household_id: UUID, programme_code: str) -> Sequence[Row]: ...
     def claim(self, values: Mapping[str, Any]) -> bool: ...
     def redemption(self, redemption_id: UUID) -> Row | None: ...
-    def set_receipt(self, redemption_id: UUID, receipt: Mapping[str, Any]) -> None: ...
     def post(self, transfers: Sequence[Transfer], *, by: str, at: datetime) -> list[UUID]: ...
-    def balances(self, accounts: Sequence[Account]) -> dict[Account, int]: ...
     def mark_redeemed(self, entitlement_id: UUID) -> None: ...
     def insert_failure(self, values: Mapping[str, Any]) -> None: ...
 
@@ -95,16 +91,18 @@ def _replay(existing: Row, request: RedemptionRequest) -> dict[str, Any]:
     )
 
 
-def _point(r: Redemptions, actor: Actor, request: RedemptionRequest) -> tuple[Row, Row | None]:
-    point = r.store.point_by_code(request.point)
-    if point is None or point["status"] != "active" or not is_in_scope(point["area_code"], actor.area_codes):
+def _point(actor: Actor, request: RedemptionRequest, context: Row) -> tuple[Row, Row | None]:
+    """The point and the caller's device (None for a person at a counter), from :meth:`RedemptionStore.context`."""
+    point = {name: context[f"point_{name}"] for name in ("id", "code", "area_code", "status")}
+    if point["id"] is None or point["status"] != "active" or not is_in_scope(point["area_code"], actor.area_codes):
         raise _refuse(RedemptionRefusal.UNKNOWN_POINT, f"no active distribution point {request.point!r} in your areas")
-    device = r.store.device_of_user(actor.user_id)
-    if device is not None:
-        if device["status"] != "active":
-            raise _refuse(RedemptionRefusal.DEVICE_REVOKED, "this device was revoked", device=device["name"])
-        if device["point_id"] != point["id"]:
-            raise _refuse(RedemptionRefusal.WRONG_POINT, f"this device belongs to another point than {request.point}")
+    if context["device_id"] is None:
+        return point, None
+    device = {name: context[f"device_{name}"] for name in ("id", "point_id", "status", "name")}
+    if device["status"] != "active":
+        raise _refuse(RedemptionRefusal.DEVICE_REVOKED, "this device was revoked", device=device["name"])
+    if device["point_id"] != point["id"]:
+        raise _refuse(RedemptionRefusal.WRONG_POINT, f"this device belongs to another point than {request.point}")
     return point, device
 
 
@@ -122,7 +120,7 @@ def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tup
             card_reason=checked.refusal,
             card_number=checked.card_number,
         )
-    card = r.store.card_by_number(str(checked.card_number))
+    card = r.store.card_holder(str(checked.card_number))
     if card is None:
         raise _refuse(RedemptionRefusal.UNKNOWN_CARD, "the card is genuine but this registry has no such card number")
     if card["state"] not in LIVE_CARD_STATES:
@@ -133,8 +131,7 @@ def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tup
             card_number=checked.card_number,
             household_id=card["household_id"],
         )
-    household = r.store.household(card["household_id"])
-    if household is None or household["status"] != "active":
+    if card["household_status"] != "active":
         raise _refuse(RedemptionRefusal.UNKNOWN_HOUSEHOLD, "the card's household is not active")
     return card["household_id"], checked.card_number
 
@@ -173,12 +170,9 @@ def _choose(r: Redemptions, household_id: UUID, point_id: UUID, programme: str, 
             first = min(row["valid_from"] for row in here)
             raise _refuse(RedemptionRefusal.NOT_YET_VALID, f"the {programme} entitlement is valid from {first}")
         raise _refuse(RedemptionRefusal.EXPIRED, f"the {programme} entitlement's period has ended")
-    benefit = benefit_asset(programme)
-    accounts = [Account(AccountKind.HOUSEHOLD_ENTITLEMENT, benefit, row["id"]) for row in current]
-    held = r.store.balances(accounts)
-    for row, account in zip(current, accounts, strict=True):
-        if held[account] > 0:
-            return _Chosen(_due(row), units, held[account])
+    for row in current:
+        if row["held"] > 0:
+            return _Chosen(_due(row), units, int(row["held"]))
     raise _refuse(RedemptionRefusal.MORE_THAN_DUE, f"nothing of the {programme} entitlement is left")
 
 
@@ -224,27 +218,27 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
     (``redemption_id_reused``) and :class:`ValidationError` for a malformed body; nothing is posted then.
     """
     request = RedemptionRequest.from_body(body)
-    existing = r.store.redemption(request.redemption_id)
-    if existing is not None:
-        return _replay(existing, request)
+    context = r.store.context(request.redemption_id, request.point, actor.user_id)
+    if context["earlier_fingerprint"] is not None:
+        return _replay(_existing(r, request), request)
     now = r.clock.now()
-    point, device = _point(r, actor, request)
+    point, device = _point(actor, request, context)
     household_id, card_number = _household(r, request, now)
     today = now.date()
     chosen = [_choose(r, household_id, point["id"], item.programme, item.units, today) for item in request.items]
+    # The receipt is signed before anything is written: if a posting is refused, the transaction (claim included)
+    # is rolled back and the signature is never seen.
+    receipt = r.sign(_receipt(request, chosen, point=point, household_id=household_id, card=card_number, at=now))
     claimed = r.store.claim(
         {
             "id": request.redemption_id, "point_id": point["id"], "device_id": device["id"] if device else None,
             "household_id": household_id, "card_number": card_number, "path": request.path.value,
             "reason": request.reason, "fingerprint": request.fingerprint(), "request": request.canonical(),
-            "receipt": None, "at": now, "by": actor.label,
+            "receipt": receipt, "at": now, "by": actor.label,
         }
     )  # fmt: skip
     if not claimed:  # a concurrent request with this id got there first and has committed
-        existing = r.store.redemption(request.redemption_id)
-        if existing is None:
-            raise ConflictError("the redemption id is being used by another request; retry", code="retry")
-        return _replay(existing, request)
+        return _replay(_existing(r, request), request)
     reference = str(request.redemption_id)
     transfers = [
         transfer
@@ -268,9 +262,14 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
     for choice in chosen:
         if choice.remaining_before == choice.units:
             r.store.mark_redeemed(choice.due.entitlement_id)
-    receipt = r.sign(_receipt(request, chosen, point=point, household_id=household_id, card=card_number, at=now))
-    r.store.set_receipt(request.redemption_id, receipt)
     return receipt
+
+
+def _existing(r: Redemptions, request: RedemptionRequest) -> Row:
+    existing = r.store.redemption(request.redemption_id)
+    if existing is None:  # claimed by a transaction that has not committed yet (SQLite) or rolled back
+        raise ConflictError("the redemption id is being used by another request; retry", code="retry")
+    return existing
 
 
 def record_refusal(r: Redemptions, actor: Actor, body: Mapping[str, Any], error: DomainError) -> None:

@@ -4,19 +4,20 @@ the redemption record that claims a client id, refused attempts, and the ledger 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from canasta.adapters.db import ledger_store
 from canasta.adapters.db.card_tables import cards
 from canasta.adapters.db.eligibility_tables import cycles, distribution_points, entitlements, programmes
 from canasta.adapters.db.ledger_grants import insert_new
+from canasta.adapters.db.ledger_tables import ledger_accounts, ledger_balances
 from canasta.adapters.db.redemption_tables import devices, redemption_failures, redemptions
 from canasta.adapters.db.tables import households
-from canasta.domain.ledger import Account, Transfer
+from canasta.domain.ledger import AccountKind, Transfer, benefit_asset
 
 __all__ = ["SqlRedemptionStore"]
 
@@ -34,14 +35,37 @@ class SqlRedemptionStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def point_by_code(self, code: str) -> Row | None:
-        return _one(self.connection, select(distribution_points).where(distribution_points.c.code == code))
+    def context(self, redemption_id: UUID, point_code: str, user_id: UUID) -> Row:
+        """In one round trip: the fingerprint of an earlier redemption with this id (``earlier_fingerprint``), the
+        point with that code (``point_id``, ``point_code``, ``point_area_code``, ``point_status``) and the caller's
+        device if it is one (``device_id``, ``device_point_id``, ``device_status``, ``device_name``); None where
+        there is nothing."""
+        point = distribution_points.c
+        device = devices.c
+        wanted = {
+            "earlier_fingerprint": select(redemptions.c.fingerprint).where(redemptions.c.id == redemption_id),
+            **{
+                f"point_{name}": select(point[name]).where(point.code == point_code)
+                for name in ("id", "code", "area_code", "status")
+            },
+            **{
+                f"device_{name}": select(device[name]).where(device.user_id == user_id)
+                for name in ("id", "point_id", "status", "name")
+            },
+        }
+        query = select(*(inner.scalar_subquery().label(label) for label, inner in wanted.items()))
+        return dict(self.connection.execute(query).mappings().one())
 
-    def device_of_user(self, user_id: UUID) -> Row | None:
-        return _one(self.connection, select(devices).where(devices.c.user_id == user_id))
-
-    def card_by_number(self, number: str) -> Row | None:
-        return _one(self.connection, select(cards).where(cards.c.card_number == number))
+    def card_holder(self, number: str) -> Row | None:
+        """The card with that number and its household's status (``household_status``)."""
+        query = (
+            select(
+                cards.c.card_number, cards.c.state, cards.c.household_id, households.c.status.label("household_status")
+            )
+            .join(households, households.c.id == cards.c.household_id)
+            .where(cards.c.card_number == number)
+        )
+        return _one(self.connection, query)
 
     def household_by_reference(self, reference: str) -> Row | None:
         return _one(
@@ -51,25 +75,30 @@ class SqlRedemptionStore:
             ),
         )
 
-    def household(self, household_id: UUID) -> Row | None:
-        return _one(
-            self.connection,
-            select(households.c.id, households.c.area_code, households.c.status).where(households.c.id == household_id),
-        )
-
     def entitlements_due(self, household_id: UUID, programme_code: str) -> list[Row]:
         """The household's entitlements of the programme that are open, carried over or redeemed (to say "nothing
-        left" rather than "none"), oldest first, each with its cycle's state and its programme as the cycle
-        pinned it."""
+        left" rather than "none"), oldest first, each with its cycle's state, its programme as the cycle pinned it,
+        and what its ledger account holds (``held``; 0 when it was never granted)."""
+        account = ledger_accounts.alias("entitlement_account")
         query = (
             select(
                 entitlements,
                 programmes.c.code.label("programme_code"),
                 cycles.c.state.label("cycle_state"),
                 cycles.c.programme_document,
+                func.coalesce(ledger_balances.c.balance, 0).label("held"),
             )
             .join(programmes, programmes.c.id == entitlements.c.programme_id)
             .join(cycles, cycles.c.id == entitlements.c.cycle_id)
+            .outerjoin(
+                account,
+                and_(
+                    account.c.owner_id == entitlements.c.id,
+                    account.c.kind == AccountKind.HOUSEHOLD_ENTITLEMENT.value,
+                    account.c.asset == benefit_asset(programme_code),
+                ),
+            )
+            .outerjoin(ledger_balances, ledger_balances.c.account_id == account.c.id)
             .where(
                 entitlements.c.household_id == household_id,
                 programmes.c.code == programme_code,
@@ -89,16 +118,8 @@ class SqlRedemptionStore:
     def redemption(self, redemption_id: UUID) -> Row | None:
         return _one(self.connection, select(redemptions).where(redemptions.c.id == redemption_id))
 
-    def set_receipt(self, redemption_id: UUID, receipt: Mapping[str, Any]) -> None:
-        self.connection.execute(
-            update(redemptions).where(redemptions.c.id == redemption_id).values(receipt=dict(receipt))
-        )
-
     def post(self, transfers: Sequence[Transfer], *, by: str, at: datetime) -> list[UUID]:
         return ledger_store.post(self.connection, transfers, by=by, at=at)
-
-    def balances(self, accounts: Sequence[Account]) -> dict[Account, int]:
-        return ledger_store.balances(self.connection, accounts)
 
     def mark_redeemed(self, entitlement_id: UUID) -> None:
         self.connection.execute(
@@ -109,20 +130,3 @@ class SqlRedemptionStore:
 
     def insert_failure(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(redemption_failures.insert().values(**values))
-
-    def failures(self, *, household_id: UUID | None = None, since: datetime | None = None) -> list[Row]:
-        conditions = []
-        if household_id is not None:
-            conditions.append(redemption_failures.c.household_id == household_id)
-        if since is not None:
-            conditions.append(redemption_failures.c.at >= since)
-        query = select(redemption_failures).where(and_(*conditions)).order_by(redemption_failures.c.at)
-        return [dict(row) for row in self.connection.execute(query).mappings()]
-
-    def redemptions_of_point(self, point_id: UUID, start: date, end: date) -> list[Row]:
-        query = (
-            select(redemptions)
-            .where(redemptions.c.point_id == point_id, redemptions.c.at >= start, redemptions.c.at < end)
-            .order_by(redemptions.c.at, redemptions.c.id)
-        )
-        return [dict(row) for row in self.connection.execute(query).mappings()]
