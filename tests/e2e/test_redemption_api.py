@@ -88,3 +88,11 @@ def test_only_distribution_operators_redeem(api: Api) -> None:
     client, headers, scene = api
     assert client.post("/redemptions", json=body(scene), headers=headers["officer"]).status_code == 403
     assert client.post("/redemptions", json=body(scene)).status_code == 401
+
+
+def test_whoami_names_the_tokens_owner_and_needs_a_token(api: Api) -> None:
+    client, headers, _ = api
+    assert client.get("/auth/whoami", headers=headers["olga"]).json() == {
+        "name": "olga", "role": "distribution_operator", "area_codes": ["VE-01"]
+    }  # fmt: skip
+    assert client.get("/auth/whoami").status_code == 401

@@ -17,6 +17,7 @@ _STAFF_WRITE = frozenset({Role.ADMIN, Role.ENROLMENT_OFFICER})
 PUBLIC: frozenset[str] = frozenset({"GET /health", "POST /auth/token"})
 
 ROUTE_ROLES: dict[str, frozenset[Role]] = {
+    "GET /auth/whoami": frozenset(Role),
     "POST /households": _STAFF_WRITE,
     "GET /households/{household_id}": _STAFF_READ,
     "PATCH /households/{household_id}": _STAFF_WRITE,

@@ -65,6 +65,12 @@ def token(body: LoginRequest, request: Request) -> TokenPublic:
     return TokenPublic(access_token=issued, expires_in=int(lifetime.total_seconds()))
 
 
+@router.get("/auth/whoami", tags=["service"])
+def whoami(actor: CurrentActor) -> dict[str, object]:
+    """Who the bearer token belongs to: name, role and areas (and the cheapest authenticated call there is)."""
+    return {"name": actor.name, "role": actor.role.value, "area_codes": list(actor.area_codes)}
+
+
 @router.post("/households", status_code=status.HTTP_201_CREATED, tags=["households"])
 def create_household(body: HouseholdCreate, actor: CurrentActor, registry: RegistryDep) -> Created:
     """Enrol a household with its members."""
