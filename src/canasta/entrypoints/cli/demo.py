@@ -9,7 +9,7 @@ from uuid import UUID
 from canasta.config import Environment, Settings
 from canasta.entrypoints.cli.context import say
 
-__all__ = ["DEMO_PASSWORD", "DEMO_PROGRAMME", "DEMO_USERS", "prepare_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_PROGRAMME", "DEMO_STOCK_BASKETS", "DEMO_USERS", "prepare_demo"]
 
 #: demo accounts (development only; the demo database is refused outside development mode)
 DEMO_USERS = (
@@ -17,6 +17,7 @@ DEMO_USERS = (
     ("officer", "enrolment_officer", ()),
     ("manager", "programme_manager", ()),
     ("auditor", "auditor", ()),
+    ("operator", "distribution_operator", ()),
 )
 #: the demo's programme (the same as docs/examples/canasta-ninos.json)
 DEMO_PROGRAMME: dict[str, Any] = {
@@ -38,6 +39,7 @@ DEMO_PROGRAMME: dict[str, Any] = {
     "frequency": "monthly",
     "unredeemed": "lapse",
 }
+DEMO_STOCK_BASKETS = 500  # delivered to every demo point
 DEMO_PASSWORD = "canasta-demo-password"  # noqa: S105  # documented demo credential, development mode only
 
 
@@ -99,7 +101,7 @@ def prepare_demo(directory: Path, *, households: int, seed: int) -> Settings:
                 )  # fmt: skip
         except ConflictError:
             pass  # created by an earlier demo run
-    _demo_programme_and_cards(canasta)
+    _demo_programme_and_cards(canasta, directory)
     say(f"demo users: {', '.join(name for name, _, _ in DEMO_USERS)}; password: {DEMO_PASSWORD}")
     say("get a token: curl -s -X POST http://127.0.0.1:8000/auth/token -H 'content-type: application/json' "
         f"-d '{{\"name\": \"officer\", \"password\": \"{DEMO_PASSWORD}\"}}'")  # fmt: skip
@@ -107,7 +109,7 @@ def prepare_demo(directory: Path, *, households: int, seed: int) -> Settings:
     return settings
 
 
-def _demo_programme_and_cards(canasta: Any) -> None:
+def _demo_programme_and_cards(canasta: Any, directory: Path) -> None:
     """Distribution points, signing keys, the example programme's first cycle and a card per household (once)."""
     from datetime import date, timedelta
 
@@ -150,5 +152,55 @@ def _demo_programme_and_cards(canasta: Any) -> None:
         cycle_cases.preview_cycle(eligibility, author, cycle)
         cycle_cases.approve_cycle(eligibility, approver, cycle)
         result = cycle_cases.run_cycle(eligibility, approver, cycle)
-    say(f"cards: {issued} issued; programme {programme['code']}: {result['entitlements']} households entitled "
-        f"(cycle {cycle})")  # fmt: skip
+    with canasta.engine.begin() as connection:
+        cycle_cases.open_distribution(canasta.eligibility(connection), approver, cycle)
+    _demo_distribution(canasta, admin, directory)
+    say(f"cards: {issued} issued and handed over; programme {programme['code']}: {result['entitlements']} "
+        f"households entitled (cycle {cycle}); each point has {DEMO_STOCK_BASKETS} baskets in stock")  # fmt: skip
+
+
+def _demo_distribution(canasta: Any, admin: Any, directory: Path) -> None:
+    """Hand the demo's cards over (they become active), stock every point for the demo's baskets, and write
+    ``sample-redemption.json``: a request body for ``POST /redemptions`` with an entitled household's card."""
+    import json
+
+    from sqlalchemy import select
+
+    from canasta.adapters.db import ledger_store
+    from canasta.adapters.db.card_tables import cards
+    from canasta.adapters.db.eligibility_tables import distribution_points, entitlements
+    from canasta.domain.cards import CardState
+    from canasta.domain.ledger import Account, AccountKind, Transfer, TransferKind
+    from canasta.domain.programmes import BasketLine
+    from canasta.domain.redemption import stock_asset
+    from canasta.services import cards as card_cases
+
+    with canasta.engine.begin() as connection:
+        sample = connection.execute(
+            select(entitlements.c.household_id, distribution_points.c.code)
+            .join(distribution_points, distribution_points.c.id == entitlements.c.home_point_id)
+            .order_by(entitlements.c.id)
+            .limit(1)
+        ).first()
+        if sample is not None:
+            [job] = list(card_cases.print_jobs(canasta.cards(connection), household_id=sample.household_id))
+            body = {"redemption_id": str(canasta.new_ids(1)[0]), "point": sample.code, "card": job.qr_text,
+                    "items": [{"programme": DEMO_PROGRAMME["code"], "units": 1}]}  # fmt: skip
+            (directory / "sample-redemption.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        handed = list(connection.execute(select(cards.c.card_number).where(cards.c.state == "issued")).scalars())
+        card_use_cases = canasta.cards(connection)
+        for number in handed:
+            card_cases.change_card_state(card_use_cases, admin, number, CardState.ACTIVE, reason="handed over (demo)")
+        points = list(connection.execute(select(distribution_points.c.id)).scalars())
+        deliveries = [
+            Transfer(
+                Account(AccountKind.EXTERNAL, stock_asset(line), point),
+                Account(AccountKind.POINT_STOCK, stock_asset(line), point),
+                line.quantity * DEMO_STOCK_BASKETS,
+                TransferKind.DELIVERY,
+                reference="demo-delivery",
+            )
+            for point in points
+            for line in (BasketLine(**item) for item in DEMO_PROGRAMME["basket"])
+        ]
+        ledger_store.post(connection, deliveries, by=admin.label, at=canasta.clock.now())
