@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from canasta.adapters.crypto import base45 as ours
 from canasta.adapters.crypto.base45 import ALPHABET, Base45Error, decode, encode
 
 RFC_EXAMPLES = [
@@ -118,3 +119,9 @@ def test_decoding_agrees_with_the_base45_package_on_any_alphabet_text(text: str)
 def test_any_text_decodes_or_raises_base45_error_only(text: str) -> None:
     with contextlib.suppress(Base45Error):
         assert isinstance(decode(text), bytes)
+
+
+def test_the_decoder_keeps_masks_for_a_bounded_number_of_lengths() -> None:
+    for size in range(0, 600, 2):  # 300 lengths
+        assert decode(encode(bytes(size))) == bytes(size)
+    assert len(ours._MASKS) <= 64

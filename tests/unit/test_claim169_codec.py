@@ -3,6 +3,7 @@ survive encoding and decoding unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from datetime import date
 
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canasta.adapters.crypto import base45, cose
+from canasta.adapters.crypto import base45, claim169, cose
 from canasta.adapters.crypto.claim169 import decode_credential, encode_credential
 from canasta.adapters.crypto.signing import Ed25519Signer, key_id_for
 from canasta.domain.credentials import (
@@ -25,8 +26,10 @@ from canasta.domain.credentials import (
     ClaimValue,
     Credential,
     CredentialRefusedError,
+    Refusal,
     card_fields,
     claims_as_json,
+    credential_from_values,
 )
 from canasta.domain.errors import ProhibitedCategoryError, ValidationError
 
@@ -279,7 +282,9 @@ def test_whatever_the_fast_layout_reader_accepts_the_strict_decoder_reads_the_sa
         else:
             del mutated[position]
     fast = cose._read_canasta_layout(bytes(mutated))
-    if fast is not None:
+    split = cose.split_canasta_sign1(bytes(mutated))
+    assert (fast is None) is (split is None)
+    if fast is not None and split is not None:
         item = cose.decode_cbor(bytes(mutated))
         assert isinstance(item, cbor2.CBORTag)
         assert item.tag == 18
@@ -290,6 +295,130 @@ def test_whatever_the_fast_layout_reader_accepts_the_strict_decoder_reads_the_sa
             fast.payload,
             fast.signature,
         )
+        assert split == (unprotected[4], payload, signature, cose.signature_input(protected, payload))
+
+
+@given(st.binary(max_size=23), st.binary(max_size=1_000), st.binary(min_size=64, max_size=64))
+@settings(max_examples=80, deadline=None)
+def test_the_split_layout_carries_the_sig_structure_the_general_path_builds(
+    kid: bytes, payload: bytes, signature: bytes
+) -> None:
+    split = cose.split_canasta_sign1(canasta_layout(kid, payload, signature))
+    assert split == (kid, payload, signature, cose.signature_input(b"\xa1\x01\x27", payload))
+
+
+@pytest.mark.parametrize(
+    ("size", "longer_header"),
+    [
+        (0, b"\x58\x00"),
+        (23, b"\x58\x17"),
+        (24, b"\x59\x00\x18"),
+        (255, b"\x59\x00\xff"),
+        (256, b"\x5a\x00\x00\x01\x00"),
+    ],
+)
+def test_a_payload_length_written_longer_than_needed_is_left_to_the_general_path(
+    size: int, longer_header: bytes
+) -> None:
+    # The split reuses the payload's byte string in the Sig_structure, which is only right for the shortest header.
+    payload = bytes(size)
+    shortest = canasta_layout(b"kid", payload, bytes(64))
+    longer = shortest.replace(cbor2.dumps(payload), longer_header + payload, 1)
+    assert cose.split_canasta_sign1(shortest) is not None
+    assert cose.split_canasta_sign1(longer) is None
+    assert cose.decode_sign1(longer).payload == payload
+
+
+# --- the fast reading of canasta's own CWT payload agrees with the general CBOR path ------------------------------
+
+
+def canasta_payload(issuer: str, expires_at: int, issued_at: int, claims: dict[int, object]) -> bytes:
+    return cbor2.dumps({1: issuer, 4: expires_at, 6: issued_at, 169: claims})
+
+
+card_times = st.integers(0x10000, 0xFFFFFFFF)
+
+
+@given(
+    st.text(max_size=80),
+    card_times,
+    card_times,
+    st.text(min_size=1, max_size=30),
+    st.text(max_size=90),
+    st.text(min_size=8, max_size=8),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_fast_payload_reader_reads_what_the_general_path_reads(
+    issuer: str, expires_at: int, issued_at: int, card_id: str, full_name: str, date_of_birth: str
+) -> None:
+    payload = canasta_payload(issuer, expires_at, issued_at, {1: card_id, 4: full_name, 8: date_of_birth})
+    fast = claim169._read_canasta_payload(payload)
+    assert claim169._read_any_payload(payload) == claim169._read_payload(payload)
+    if len(card_id.encode()) < 24 and len(date_of_birth.encode()) == 8:
+        assert fast == claim169._read_any_payload(payload)
+        assert type(fast) is Credential
+        assert type(fast.claims) is CardClaims
+    else:
+        assert fast is None
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_whatever_the_fast_payload_reader_accepts_the_general_path_reads_the_same(data: st.DataObject) -> None:
+    # Like the COSE layout reader, the payload reader is private and tested directly.
+    original = canasta_payload(
+        data.draw(st.text(max_size=30)),
+        data.draw(card_times),
+        data.draw(card_times),
+        {1: data.draw(st.text(min_size=1, max_size=12)), 4: data.draw(st.text(max_size=30)), 8: "19800229"},
+    )
+    mutated = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(mutated)))
+        action = data.draw(st.sampled_from(["replace", "delete", "insert"]))
+        if action == "insert" or position == len(mutated):
+            mutated.insert(position, data.draw(st.integers(0, 255)))
+        elif action == "replace":
+            mutated[position] = data.draw(st.integers(0, 255))
+        else:
+            del mutated[position]
+    fast = claim169._read_canasta_payload(bytes(mutated))
+    if fast is not None:
+        assert fast == claim169._read_any_payload(bytes(mutated))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {1: "K1", 4: "Ana"},  # no date of birth
+        {1: "K1", 4: "Ana", 8: "19800101", 9: 2},  # an extra field
+        {1: "K" * 24, 4: "Ana", 8: "19800101"},  # a card id of 24 bytes
+        {1: "", 4: "Ana", 8: "19800101"},  # an empty card id, refused by the general path
+        {1: "K1", 8: "19800101", 4: "Ana"},  # keys out of order
+    ],
+)
+def test_other_claims_are_left_to_the_general_path(claims: dict[int, object]) -> None:
+    assert claim169._read_canasta_payload(canasta_payload("https://x", 1_850_000_000, 1_750_000_000, claims)) is None
+
+
+def test_a_payload_with_text_that_is_not_utf8_is_left_to_the_general_path() -> None:
+    good = canasta_payload("https://x", 1_850_000_000, 1_750_000_000, {1: "K1", 4: "Ana", 8: "19800101"})
+    bad = good.replace(b"Ana", b"A\xffa")
+    assert claim169._read_canasta_payload(good) is not None
+    assert claim169._read_canasta_payload(bad) is None
+    with pytest.raises(CredentialRefusedError) as refused:
+        claim169._read_payload(bad)
+    assert refused.value.reason is Refusal.MALFORMED_CWT
+
+
+def test_a_credential_from_values_is_the_one_the_constructors_make() -> None:
+    made = credential_from_values("https://x", 1, 2, "K1", "Ana", None)
+    assert made == Credential("https://x", 1, 2, CardClaims("K1", "Ana"))
+    assert (type(made), type(made.claims)) == (Credential, CardClaims)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.issuer = "https://y"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.claims.card_id = "K2"  # type: ignore[misc]
 
 
 def test_the_shared_cbor_decoder_recovers_after_a_refusal() -> None:

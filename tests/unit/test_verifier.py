@@ -267,6 +267,17 @@ def test_lower_case_base45_and_stray_line_breaks_are_accepted() -> None:
     assert VERIFIER.verify(wrapped, now=NOW).is_valid
 
 
+def test_a_payload_length_written_longer_than_needed_is_accepted() -> None:
+    # The signature covers the Sig_structure, which writes the payload's length in the shortest form whatever the
+    # message used; the verifier must not take the length header as sent.
+    body = cbor2.dumps(claims())
+    assert 24 <= len(body) < 256
+    stretched = message(body).replace(cbor2.dumps(body), b"\x59" + len(body).to_bytes(2, "big") + body, 1)
+    result = VERIFIER.verify(qr(stretched), now=NOW)
+    assert result.is_valid
+    assert result.credential == VERIFIER.verify(card(), now=NOW).credential
+
+
 def test_an_untagged_cose_sign1_is_accepted() -> None:
     assert VERIFIER.verify(qr(message(tag=None)), now=NOW).is_valid
 

@@ -18,8 +18,6 @@ A lane whose high byte is not zero is a triple above 65535; the two low bytes of
 
 from __future__ import annotations
 
-import functools
-
 __all__ = ["ALPHABET", "Base45Error", "decode", "encode"]
 
 #: The 45 characters, each at the position of its value.
@@ -65,10 +63,9 @@ def encode(data: bytes) -> str:
 
 def decode(text: str) -> bytes:
     """Return the bytes ``text`` encodes. Raises :class:`Base45Error` (a ``ValueError``) when it is not Base45."""
-    try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise Base45Error(f"character at position {exc.start} is not in the Base45 alphabet") from None
+    if not text.isascii():
+        raise Base45Error(f"character at position {_first_non_ascii(text)} is not in the Base45 alphabet")
+    raw = text.encode()  # ASCII, so its UTF-8 bytes are its ASCII bytes (and no codec is looked up by name)
     digits = raw.translate(_DIGITS)
     if _IGNORED in digits:
         digits = digits.replace(b"\xfe", b"")
@@ -78,8 +75,11 @@ def decode(text: str) -> bytes:
     if rest == 1:
         raise Base45Error(f"{len(digits)} characters: a Base45 text never has 3n + 1 characters")
     width = triples * 3
-    lanes = int.from_bytes(digits[:width] if rest else digits, "big")
-    low, high = _masks(triples)
+    lanes = int.from_bytes(digits[:width] if rest else digits)
+    masks = _MASKS.get(triples)
+    if masks is None:
+        masks = _masks(triples)
+    low, high = masks
     values = (lanes >> 16 & low) + 45 * (lanes >> 8 & low) + 2025 * (lanes & low)
     if values & high:
         raise Base45Error(
@@ -95,11 +95,22 @@ def decode(text: str) -> bytes:
     return bytes(out)
 
 
-@functools.lru_cache(maxsize=64)
+# Masks by number of triples. Cards come in a few lengths only, so the first 64 lengths seen are kept (a plain dict
+# is cheaper to consult than a cache wrapper); the dict never grows beyond that, whatever texts arrive.
+_MASKS: dict[int, tuple[int, int]] = {}
+
+
 def _masks(triples: int) -> tuple[int, int]:
-    """Masks of the low byte and of the high byte of every 3-byte lane (cards come in a few lengths only)."""
-    low = int.from_bytes(b"\x00\x00\xff" * triples, "big")
-    return low, low << 16
+    """Masks of the low byte and of the high byte of every 3-byte lane."""
+    low = int.from_bytes(b"\x00\x00\xff" * triples)
+    masks = low, low << 16
+    if len(_MASKS) < 64:
+        _MASKS[triples] = masks
+    return masks
+
+
+def _first_non_ascii(text: str) -> int:
+    return next(i for i, character in enumerate(text) if not character.isascii())
 
 
 def _first_invalid(raw: bytes) -> int:

@@ -48,6 +48,7 @@ __all__ = [
     "decode_sign1",
     "encode_sign1",
     "signature_input",
+    "split_canasta_sign1",
     "verify_sign1",
 ]
 
@@ -181,31 +182,50 @@ def decode_sign1(data: bytes) -> Sign1:
     return Sign1(protected, header, unprotected, payload, signature)
 
 
-def _read_canasta_layout(data: bytes) -> Sign1 | None:
-    """Read the exact bytes canasta writes by slicing, or return None for anything else.
+def split_canasta_sign1(data: bytes) -> tuple[bytes, bytes, bytes, bytes] | None:
+    """``(kid, payload, signature, Sig_structure)`` of a message in the exact layout canasta writes, or None.
 
-    The layout is ``d2 84 43 a10127 a1 04 <kid: bstr of 0-23 bytes> <payload: bstr> 58 40 <signature>``. Every
-    input it accepts is a well-formed COSE_Sign1 that the general path would read to the same message; it only
-    saves a CBOR decoder on the hot path, and the tests hold it to that.
+    The layout is ``d2 84 43 a10127 a1 04 <kid: bstr of 0-23 bytes> <payload: bstr> 58 40 <signature>``: tag 18,
+    the protected header ``{1: -8}`` (EdDSA), an unprotected header holding the kid alone, and a 64-byte signature,
+    with nothing after it. The payload's length header must be the shortest one, because the Sig_structure reuses
+    the payload's byte string as sent, and :func:`signature_input` writes the shortest. Every input it splits is a
+    COSE_Sign1 that :func:`decode_sign1` reads to the same message, and the Sig_structure is byte for byte what
+    :func:`signature_input` builds (the tests hold it to both); anything else is None, for the general path. It only
+    saves a CBOR decoder, and building the Sig_structure twice, on the hot path.
     """
     if len(data) < _SMALLEST_CANASTA_LAYOUT or not data.startswith(_CANASTA_PREFIX):
         return None
-    kid_end = data[8] - 0x40 + 9
+    kid_end = data[8] - 0x37  # 9 + the kid's length, which its header 0x40-0x57 holds
     if not 9 <= kid_end <= 32:
         return None
     head = data[kid_end]
     if head == 0x58:
-        start, size = kid_end + 2, data[kid_end + 1]
-    elif head == 0x59:
-        start, size = kid_end + 3, (data[kid_end + 1] << 8) | data[kid_end + 2]
+        start = kid_end + 2
+        end = start + data[kid_end + 1]
+        if end - start < 24:  # not the shortest header
+            return None
     elif 0x40 <= head <= 0x57:
-        start, size = kid_end + 1, head - 0x40
+        start = kid_end + 1
+        end = start + head - 0x40
+    elif head == 0x59:
+        start = kid_end + 3
+        end = start + ((data[kid_end + 1] << 8) | data[kid_end + 2])
+        if end - start < 0x100:
+            return None
     else:
         return None
-    end = start + size
     if len(data) != end + 66 or data[end : end + 2] != _ED25519_SIGNATURE_HEADER:
         return None
-    return Sign1(_EDDSA_PROTECTED, _EDDSA_HEADER, {HEADER_KID: data[9:kid_end]}, data[start:end], data[end + 2 :])
+    return data[9:kid_end], data[start:end], data[end + 2 :], _EDDSA_SIGNATURE1_PREFIX + data[kid_end:end]
+
+
+def _read_canasta_layout(data: bytes) -> Sign1 | None:
+    """The message :func:`split_canasta_sign1` splits, or None."""
+    layout = split_canasta_sign1(data)
+    if layout is None:
+        return None
+    kid, payload, signature, _ = layout
+    return Sign1(_EDDSA_PROTECTED, _EDDSA_HEADER, {HEADER_KID: kid}, payload, signature)
 
 
 def _protected_header(protected: bytes) -> Mapping[object, object]:
