@@ -6,10 +6,11 @@ an engine on a throwaway database) instead of patching.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine
@@ -28,8 +29,12 @@ from canasta.config import Environment, Settings
 from canasta.services.appeals import Appeals
 from canasta.services.cards import CardPolicy, Cards
 from canasta.services.cycles import Eligibility
+from canasta.services.offline import Offline
 from canasta.services.ports import Clock
 from canasta.services.redemption import Redemptions
+
+if TYPE_CHECKING:
+    from canasta.adapters.crypto.receipts import CardChecks, ReceiptSigner
 
 __all__ = ["Canasta", "bootstrap"]
 
@@ -59,17 +64,21 @@ class Canasta:
         """The appeal use cases' collaborators on ``connection`` (the unit of work)."""
         return Appeals(SqlAppealStore(connection), self.eligibility(connection))
 
-    def redemptions(self, connection: Connection) -> Redemptions:
-        """The redemption use cases' collaborators on ``connection`` (the unit of work)."""
+    def _signer_and_checks(self) -> tuple[ReceiptSigner, CardChecks]:
+        """The receipt signer and the card checker, made once and shared by every unit of work."""
         from canasta.adapters.crypto.receipts import CardChecks, ReceiptSigner
-        from canasta.adapters.db.redemption_store import SqlRedemptionStore
         from canasta.services.cards import trusted_keys
 
         if not self._online:
             self._online["check_card"] = CardChecks(lambda own: trusted_keys(self.cards(own)))
             self._online["sign"] = ReceiptSigner(self.keyring, lambda own: SqlCardStore(own).active_key("list"))
-        checks = cast(CardChecks, self._online["check_card"])
-        signer = cast(ReceiptSigner, self._online["sign"])
+        return cast("ReceiptSigner", self._online["sign"]), cast("CardChecks", self._online["check_card"])
+
+    def redemptions(self, connection: Connection) -> Redemptions:
+        """The redemption use cases' collaborators on ``connection`` (the unit of work)."""
+        from canasta.adapters.db.redemption_store import SqlRedemptionStore
+
+        signer, checks = self._signer_and_checks()
         return Redemptions(
             SqlRedemptionStore(connection),
             check_card=lambda text, now: checks.check(text, now, connection),
@@ -77,6 +86,27 @@ class Canasta:
             clock=self.clock,
             new_ids=self.new_ids,
         )
+
+    def offline(self) -> Offline:
+        """The offline use cases' collaborators: each record is decided in a transaction of its own."""
+        from canasta.adapters.crypto.records import verify_record_signature
+        from canasta.adapters.db.offline_store import SqlOfflineStore
+        from canasta.services.cards import export_revocation_list, export_trust_list
+        from canasta.services.offline import OfflineUnit
+
+        signer, _ = self._signer_and_checks()
+
+        @contextmanager
+        def transaction() -> Iterator[OfflineUnit]:
+            with self.engine.begin() as connection:
+                cards = self.cards(connection)
+                yield OfflineUnit(
+                    SqlOfflineStore(connection),
+                    sign=lambda document: signer.sign(document, connection),
+                    lists=lambda: (export_trust_list(cards), export_revocation_list(cards)),
+                )
+
+        return Offline(transaction, verify=verify_record_signature, clock=self.clock, new_ids=self.new_ids)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -152,9 +152,7 @@ def test_the_assisted_path_needs_a_reason_and_is_recorded_as_an_exception(scene:
     assert tuple(row) == ("assisted", "card damaged by water")
 
 
-@pytest.mark.parametrize(
-    ("state", "reason"), [(CardState.LOST, "card_lost"), (CardState.REVOKED, "card_revoked")]
-)
+@pytest.mark.parametrize(("state", "reason"), [(CardState.LOST, "card_lost"), (CardState.REVOKED, "card_revoked")])
 def test_a_lost_or_revoked_card_is_refused_but_the_household_is_served_by_lookup(
     scene: Scene, state: CardState, reason: str
 ) -> None:

@@ -4,4 +4,5 @@
 from canasta.adapters.db import card_tables as card_tables
 from canasta.adapters.db import eligibility_tables as eligibility_tables
 from canasta.adapters.db import ledger_tables as ledger_tables
+from canasta.adapters.db import offline_tables as offline_tables
 from canasta.adapters.db import redemption_tables as redemption_tables

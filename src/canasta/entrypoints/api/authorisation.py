@@ -34,6 +34,10 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "GET /people/search": _STAFF_READ,
     "POST /cards/verify": frozenset({Role.ADMIN, Role.ENROLMENT_OFFICER, Role.DISTRIBUTION_OPERATOR}),
     "POST /redemptions": frozenset({Role.DISTRIBUTION_OPERATOR}),
+    # Devices sign in as distribution operators; the bundle is a device's own (the service refuses anyone else),
+    # and an operator may carry a device's records in for it.
+    "GET /devices/bundle": frozenset({Role.DISTRIBUTION_OPERATOR}),
+    "POST /devices/uploads": frozenset({Role.DISTRIBUTION_OPERATOR}),
     "GET /people/{person_id}": _STAFF_READ,
     "PATCH /people/{person_id}": _STAFF_WRITE,
     "POST /people/{person_id}/deactivate": _STAFF_WRITE,

@@ -21,6 +21,7 @@ from canasta.entrypoints.cli import (
     distribution,
     keys,
     ledger,
+    offline,
     registry,
     server,
     synth,
@@ -56,6 +57,8 @@ app.command()(cycles.explain)
 app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(distribution.stock_app, name="stock")
 app.add_typer(devices.devices_app, name="devices")
+app.add_typer(offline.device_app, name="device")
+app.add_typer(offline.suspense_app, name="suspense")
 app.command()(distribution.settlement)
 
 
