@@ -105,23 +105,36 @@ def grant_entitlements(connection: Connection, cycle_id: UUID, *, by: str, at: d
                 ["account_id", "balance", "updated_at"], opened
             )
         )
-    # The grants still due are written down first, in a scratch table: inserting into the journal while an
-    # anti-join reads it makes every probe scan the rows the same statement is adding (quadratic in the cycle).
+    return _post_pending(
+        connection, _pending_grants(of_cycle), kind=TransferKind.GRANT, reference=_reference(cycle_id), by=by,
+        moment=moment, reason="",
+    )  # fmt: skip
+
+
+def _post_pending(
+    connection: Connection, pending: Any, *, kind: TransferKind, reference: str, by: str, moment: Any, reason: str
+) -> int:
+    """Post one transfer per row of ``pending`` (labelled ``credit_id``: the entitlement's account, ``debit_id``: the
+    programme's subsidy account, ``asset``, ``units``): a grant credits the entitlement, a lapse debits it.
+
+    The rows are written down first, in a scratch table: inserting into the journal while an anti-join reads it
+    makes every probe scan the rows the same statement is adding (quadratic in the cycle). The programme's subsidy
+    account keeps no stored balance: only the entitlements' balances change.
+    """
     pending_table.drop(connection, checkfirst=True)  # left over by a failed call whose caller went on
     pending_table.create(connection)
-    connection.execute(
-        insert(pending_table).from_select(["debit_id", "credit_id", "asset", "units"], _pending_grants(of_cycle))
-    )
-    # The programme's subsidy account keeps no stored balance: only the entitlements' balances change.
+    connection.execute(insert(pending_table).from_select(list(pending.selected_columns.keys()), pending))
+    sign = 1 if kind is TransferKind.GRANT else -1
     connection.execute(
         update(ledger_balances)
         .where(ledger_balances.c.account_id == pending_table.c.credit_id)
-        .values(balance=ledger_balances.c.balance + pending_table.c.units, updated_at=moment)
+        .values(balance=ledger_balances.c.balance + sign * pending_table.c.units, updated_at=moment)
     )
     due = pending_table.c
+    debit, credit = (due.debit_id, due.credit_id) if kind is TransferKind.GRANT else (due.credit_id, due.debit_id)
     rows = select(
-        NewUuid7(), due.debit_id, due.credit_id, due.asset, due.units, literal(TransferKind.GRANT.value),
-        literal(_reference(cycle_id)), moment, literal(by), literal(""),
+        NewUuid7(), debit, credit, due.asset, due.units, literal(kind.value), literal(reference), moment, literal(by),
+        literal(reason),
     )  # fmt: skip
     result = connection.execute(
         insert(ledger_transfers).from_select(
@@ -215,27 +228,7 @@ def lapse_entitlements(connection: Connection, cycle_id: UUID, *, by: str, at: d
         )
         .where(entitlements.c.cycle_id == cycle_id, entitlements.c.state == "lapsed", ledger_balances.c.balance > 0)
     )
-    # Here ``credit_id`` holds the entitlement's account, which a lapse debits, and ``debit_id`` the programme's.
-    pending_table.drop(connection, checkfirst=True)
-    pending_table.create(connection)
-    connection.execute(insert(pending_table).from_select(["credit_id", "debit_id", "asset", "units"], left))
-    connection.execute(
-        update(ledger_balances)
-        .where(ledger_balances.c.account_id == pending_table.c.credit_id)
-        .values(balance=ledger_balances.c.balance - pending_table.c.units, updated_at=moment)
-    )
-    due = pending_table.c
-    rows = select(
-        NewUuid7(), due.credit_id, due.debit_id, due.asset, due.units, literal(TransferKind.LAPSE.value),
-        literal(_reference(cycle_id)), moment, literal(by), literal("the cycle closed"),
+    return _post_pending(
+        connection, left, kind=TransferKind.LAPSE, reference=_reference(cycle_id), by=by, moment=moment,
+        reason="the cycle closed",
     )  # fmt: skip
-    result = connection.execute(
-        insert(ledger_transfers).from_select(
-            ["id", "debit_account_id", "credit_account_id", "asset", "amount", "kind", "reference", "at", "by",
-             "reason"],
-            rows,
-        ),
-        execution_options={"preserve_rowcount": True},
-    )  # fmt: skip
-    pending_table.drop(connection)
-    return int(result.rowcount)
