@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "verify": "canasta.benchmarks.verify",
     "cards": "canasta.benchmarks.cards",
     "eligibility": "canasta.benchmarks.eligibility",
+    "redeem": "canasta.benchmarks.redeem",
 }
