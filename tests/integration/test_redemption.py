@@ -302,3 +302,15 @@ def test_closing_the_cycle_gives_back_what_was_not_collected(scene: Scene) -> No
     # closing again is refused, and lapses nothing twice
     with scene.app.engine.begin() as connection, pytest.raises(ConflictError):
         cycle_cases.close_cycle(scene.app.eligibility(connection), APPROVER, scene.cycle_id)
+
+
+def test_an_assisted_reason_naming_a_prohibited_category_is_refused_and_nothing_stored(scene: Scene) -> None:
+    from canasta.domain.errors import ProhibitedCategoryError
+
+    request = {**body(scene), "household": scene.reference, "reason": "no card; votó por el partido"}
+    del request["card"]
+    with pytest.raises(ProhibitedCategoryError) as refused:
+        redeem(scene, **request)
+    assert refused.value.code == "prohibited_category"
+    assert "political" in refused.value.fields["category"]
+    assert count(scene.app, redemptions) == 0

@@ -30,6 +30,7 @@ from canasta.domain.ledger import (
     commodity_asset,
     money_asset,
 )
+from canasta.domain.privacy import refuse_prohibited
 from canasta.domain.programmes import BasketLine
 
 __all__ = [
@@ -153,6 +154,8 @@ class RedemptionRequest:
             raise ValidationError("give either the card's QR text or a household reference", field="card")
         if household is not None and reason is None:
             raise ValidationError("the assisted path needs the operator's reason", field="reason")
+        if reason is not None:  # stored with the redemption: it may say why, never who someone is or believes
+            refuse_prohibited([reason], where="redemption reason")
         raw_items = body.get("items")
         if not isinstance(raw_items, Sequence) or isinstance(raw_items, str) or not 0 < len(raw_items) <= MAX_ITEMS:
             raise ValidationError(f"items must list 1 to {MAX_ITEMS} programmes and units", field="items")

@@ -66,7 +66,9 @@ def _post_stock(point: str, commodity: str, amount: int, *, kind: str, reason: s
     from canasta.adapters.db.settlement_store import SqlSettlementStore
     from canasta.domain.errors import NotFoundError
     from canasta.domain.ledger import Account, AccountKind, Transfer, TransferKind, commodity_asset
+    from canasta.domain.privacy import refuse_prohibited
 
+    refuse_prohibited([reason], where="stock reason")
     app = build()
     try:
         with app.engine.begin() as connection:
