@@ -3,6 +3,8 @@ baseline decide alike, and on PostgreSQL the copied households beyond the import
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -68,3 +70,28 @@ def test_copies_are_new_households_with_the_same_members(postgres_server: str) -
     assert orphans == 0
     assert per_copy == originals  # a full copy has every member of the households it copies
     assert all(household_id.version == 7 for household_id, _ in ids)
+
+
+def test_the_row_by_row_comparison_finds_a_difference(tmp_path: Any) -> None:
+    from sqlalchemy import update
+
+    from canasta.adapters.db.eligibility_tables import entitlements
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bench.db'}")
+    try:
+        upgrade_schema(engine)
+        eligibility._load(engine, 60)
+        _, _, ours = eligibility._canasta_run(engine)
+        _, _, theirs = eligibility._canasta_run(engine)
+        assert eligibility._disagreements(engine, ours, theirs) == 0
+        with engine.begin() as connection:
+            changed = connection.execute(
+                update(entitlements)
+                .where(entitlements.c.cycle_id == theirs, entitlements.c.id == select(func.min(entitlements.c.id))
+                       .where(entitlements.c.cycle_id == theirs).scalar_subquery())
+                .values(units=entitlements.c.units + 1)
+            ).rowcount  # fmt: skip
+        assert changed == 1
+        assert eligibility._disagreements(engine, ours, theirs) == 2  # one row only in each cycle
+    finally:
+        engine.dispose()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, and_, case, false, func, insert, literal, select, text, true
+from sqlalchemy import Engine, and_, case, except_, false, func, insert, literal, select, text, true
 
 from canasta.adapters.clock import SystemClock
 from canasta.adapters.crypto.fields import FieldSealer
@@ -254,18 +254,22 @@ def _baseline_run(engine: Engine, programme_id: UUID) -> tuple[float, int, int, 
 
 
 def _disagreements(engine: Engine, ours: UUID, theirs: UUID) -> int:
-    """Households whose decision (eligible, units) or entitlement (units, home point) differ between two cycles."""
+    """Rows of decisions (household, eligible, units) and entitlements (household, units, home point) that one of
+    two cycles has and the other has not, counted in the database (both ways: ``EXCEPT`` each way)."""
+    total = 0
     with engine.connect() as connection:
+        for table, columns in (
+            (decisions, ["household_id", "is_eligible", "units"]),
+            (entitlements, ["household_id", "units", "home_point_id"]),
+        ):
 
-        def rows(table: Any, columns: list[str], cycle: UUID) -> set[tuple[Any, ...]]:
-            chosen = select(*(table.c[name] for name in columns)).where(table.c.cycle_id == cycle)
-            return {tuple(row) for row in connection.execute(chosen)}
+            def of(cycle: UUID, table: Any = table, columns: list[str] = columns) -> Any:
+                return select(*(table.c[name] for name in columns)).where(table.c.cycle_id == cycle)
 
-        decided = ["household_id", "is_eligible", "units"]
-        leased = ["household_id", "units", "home_point_id"]
-        return len(rows(decisions, decided, ours) ^ rows(decisions, decided, theirs)) + len(
-            rows(entitlements, leased, ours) ^ rows(entitlements, leased, theirs)
-        )
+            for one, other in ((ours, theirs), (theirs, ours)):
+                only = except_(of(one), of(other)).subquery("only")
+                total += int(connection.execute(select(func.count()).select_from(only)).scalar_one())
+    return total
 
 
 def run(settings: Settings, size: int, **_options: Any) -> dict[str, Any]:
