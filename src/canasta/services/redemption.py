@@ -29,7 +29,7 @@ from canasta.domain.redemption import (
 )
 from canasta.services.ports import Clock
 
-__all__ = ["CardCheck", "RedemptionStore", "Redemptions", "record_refusal", "redeem"]
+__all__ = ["CardCheck", "RedemptionStore", "Redemptions", "entitlement_due", "record_refusal", "redeem"]
 
 Row = Mapping[str, Any]
 LIVE_CARD_STATES = ("active",)
@@ -136,7 +136,8 @@ def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tup
     return card["household_id"], checked.card_number
 
 
-def _due(row: Row) -> EntitlementDue:
+def entitlement_due(row: Row) -> EntitlementDue:
+    """An entitlement row (with ``programme_code`` and its cycle's ``programme_document``) as a redemption needs it."""
     document = row["programme_document"] or {}
     basket = tuple(
         BasketLine(str(line["commodity"]), int(line["quantity"]), str(line["unit"]))
@@ -172,7 +173,7 @@ def _choose(r: Redemptions, household_id: UUID, point_id: UUID, programme: str, 
         raise _refuse(RedemptionRefusal.EXPIRED, f"the {programme} entitlement's period has ended")
     for row in current:
         if row["held"] > 0:
-            return _Chosen(_due(row), units, int(row["held"]))
+            return _Chosen(entitlement_due(row), units, int(row["held"]))
     raise _refuse(RedemptionRefusal.MORE_THAN_DUE, f"nothing of the {programme} entitlement is left")
 
 

@@ -9,7 +9,8 @@ from canasta.domain.access import Actor
 from canasta.domain.errors import PermissionDeniedError
 from canasta.domain.offline import Bundle, Lease, OfflineLimits
 from canasta.domain.redemption import RedemptionRefusal, RedemptionRefusedError
-from canasta.services.offline.ports import Offline, entitlement_due
+from canasta.services.offline.ports import Offline
+from canasta.services.redemption import entitlement_due
 
 __all__ = ["download_bundle"]
 

@@ -11,11 +11,9 @@ from uuid import UUID
 
 from canasta.domain.ledger import Account, PostedTransfer, Transfer
 from canasta.domain.offline import ChainHead
-from canasta.domain.programmes import BasketLine
-from canasta.domain.redemption import EntitlementDue
 from canasta.services.ports import Clock
 
-__all__ = ["Offline", "OfflineStore", "OfflineUnit", "entitlement_due"]
+__all__ = ["Offline", "OfflineStore", "OfflineUnit"]
 
 Row = Mapping[str, Any]
 
@@ -68,16 +66,3 @@ class Offline:
     verify: Callable[[bytes, Any, str], bool]  # (device public key, record document, signature) -> genuine?
     clock: Clock
     new_ids: Callable[[int], list[UUID]]
-
-
-def entitlement_due(row: Row) -> EntitlementDue:
-    """An entitlement row (with ``programme_code`` and its cycle's ``programme_document``) as a redemption needs it."""
-    document = row["programme_document"] or {}
-    basket = tuple(
-        BasketLine(str(line["commodity"]), int(line["quantity"]), str(line["unit"]))
-        for line in document.get("basket", ())
-    )
-    return EntitlementDue(
-        entitlement_id=row["id"], programme_id=row["programme_id"], programme_code=row["programme_code"],
-        currency=row["currency"], unit_value=int(row["unit_value"]), co_payment=int(row["co_payment"]), basket=basket,
-    )  # fmt: skip

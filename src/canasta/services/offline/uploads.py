@@ -34,7 +34,8 @@ from canasta.domain.offline import (
 )
 from canasta.domain.redemption import plan_transfers, stock_asset
 from canasta.domain.suspense import CaseState, Resolution, case_reference, plan_suspense
-from canasta.services.offline.ports import Offline, OfflineStore, OfflineUnit, entitlement_due
+from canasta.services.offline.ports import Offline, OfflineStore, OfflineUnit
+from canasta.services.redemption import entitlement_due
 
 __all__ = ["upload_records"]
 
