@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from canasta import __version__
 from canasta.bootstrap import Canasta
+from canasta.entrypoints.api.auth_routes import router as auth_router
 from canasta.entrypoints.api.errors import install_error_handlers
 from canasta.entrypoints.api.offline_routes import router as offline_router
 from canasta.entrypoints.api.routes import router
@@ -24,5 +25,6 @@ def create_app(canasta: Canasta) -> FastAPI:
     app.state.canasta = canasta
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(auth_router)
     app.include_router(offline_router)
     return app

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
 
-from canasta.adapters.db.users import login
 from canasta.bootstrap import Canasta
 from canasta.domain.errors import NotFoundError
 from canasta.domain.registry import IdentifierKind
@@ -24,7 +23,6 @@ from canasta.entrypoints.api.schemas import (
     HouseholdCreate,
     HouseholdPublic,
     HouseholdUpdate,
-    LoginRequest,
     PersonCreate,
     PersonPublic,
     PersonUpdate,
@@ -32,7 +30,6 @@ from canasta.entrypoints.api.schemas import (
     RedemptionCreate,
     SearchPage,
     SignedReceipt,
-    TokenPublic,
     VersionPublic,
 )
 from canasta.services import registry as use_cases
@@ -50,25 +47,6 @@ MAX_PAGE = 50
 def health() -> dict[str, str]:
     """Liveness: answers without a token and reveals nothing."""
     return {"status": "ok"}
-
-
-@router.post("/auth/token", tags=["service"], response_model=TokenPublic)
-def token(body: LoginRequest, request: Request) -> TokenPublic:
-    """Exchange a name and password for a bearer token."""
-    canasta: Canasta = request.app.state.canasta
-    lifetime = timedelta(minutes=canasta.settings.token_ttl_minutes)
-    with canasta.engine.begin() as connection:
-        issued = login(
-            connection, token_id=canasta.new_ids(1)[0], name=body.name, password=body.password,
-            at=canasta.clock.now(), lifetime=lifetime,
-        )  # fmt: skip
-    return TokenPublic(access_token=issued, expires_in=int(lifetime.total_seconds()))
-
-
-@router.get("/auth/whoami", tags=["service"])
-def whoami(actor: CurrentActor) -> dict[str, object]:
-    """Who the bearer token belongs to: name, role and areas (and the cheapest authenticated call there is)."""
-    return {"name": actor.name, "role": actor.role.value, "area_codes": list(actor.area_codes)}
 
 
 @router.post("/households", status_code=status.HTTP_201_CREATED, tags=["households"])
