@@ -12,7 +12,9 @@ codes in exactly one place each; messages never contain personal data.
     ├── NotFoundError              no such object, or an object outside the caller's scope
     ├── ConflictError              the object changed since it was read (stale version) or already exists
     ├── PermissionDeniedError      the caller may not do this
-    └── AuthenticationError        no valid credentials
+    ├── AuthenticationError        no valid credentials
+    ├── RateLimitedError           too many requests of a kind (a quota, a locked sign-in); says when to retry
+    └── UnavailableError           a safeguard could not do its part (the access log), so nothing was done
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ProhibitedCategoryError",
+    "RateLimitedError",
+    "UnavailableError",
     "ValidationError",
 ]
 
@@ -98,3 +102,26 @@ class AuthenticationError(DomainError):
     """No credentials, or credentials that are not (or no longer) valid."""
 
     code = "unauthenticated"
+
+
+class RateLimitedError(DomainError):
+    """Past a limit: a per-user quota, or sign-ins locked after failures. ``retry_after`` is in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None, **fields: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **fields)
+        self.retry_after = retry_after
+        if code is not None:
+            self.code = code
+
+
+class UnavailableError(DomainError):
+    """A safeguard failed (e.g. the access log could not be written): the request is refused, nothing returned."""
+
+    code = "unavailable"
+
+    def __init__(self, detail: str, *, code: str | None = None, **fields: Any) -> None:
+        super().__init__(detail, **fields)
+        if code is not None:
+            self.code = code

@@ -17,6 +17,8 @@ from canasta.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProhibitedCategoryError,
+    RateLimitedError,
+    UnavailableError,
     ValidationError,
 )
 from canasta.domain.privacy import find_prohibited_category
@@ -32,17 +34,21 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], int], ...] = (
     (ConflictError, 409),
     (PermissionDeniedError, 403),
     (AuthenticationError, 401),
+    (RateLimitedError, 429),
+    (UnavailableError, 503),
 )
 TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
           413: "Content Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
-          500: "Internal Server Error"}  # fmt: skip
+          500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
 
 
 #: structured fields of a domain error that a client may see beside ``field`` (never personal data)
 SHOWN_FIELDS = ("differs", "card_reason")
 
 
-def problem(status: int, code: str, detail: str, *, field: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, detail: str, *, field: str | None = None, retry_after: int | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://canasta.example/problems/{code}",
         "title": TITLES.get(status, "Error"),
@@ -53,7 +59,9 @@ def problem(status: int, code: str, detail: str, *, field: str | None = None, **
     if field is not None:
         body["field"] = field
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -68,7 +76,8 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     field = error.fields.get("field")
     extra = {"category": error.fields["category"]} if isinstance(error, ProhibitedCategoryError) else {}
     extra |= {name: error.fields[name] for name in SHOWN_FIELDS if name in error.fields}
-    return problem(status, error.code, error.detail, field=field, **extra)
+    retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+    return problem(status, error.code, error.detail, field=field, retry_after=retry_after, **extra)
 
 
 async def _request_validation(_request: Request, error: Exception) -> JSONResponse:
