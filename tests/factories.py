@@ -52,7 +52,10 @@ def write_csv(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...] =
 
 def make_canasta(database_url: str, *, keys: KeyMaterial | None = None) -> Canasta:
     """A canasta on ``database_url`` with the test gazetteer loaded and a fixed clock."""
-    settings = Settings(database_url=database_url, key_file=Path("/nonexistent/keys.json"), import_batch_size=100)
+    settings = Settings(
+        database_url=database_url, key_file=Path("/nonexistent/keys.json"), import_batch_size=100,
+        audit_seal_seconds=0,  # tests seal when they mean to; one test runs the server's sealer thread
+    )  # fmt: skip
     engine = make_engine(database_url)
     upgrade_schema(engine)
     with engine.begin() as connection:

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from canasta.adapters.db import ledger_store
 from canasta.adapters.db.eligibility_tables import distribution_points, entitlements
-from canasta.adapters.db.registry_store import SqlRegistryStore
 from canasta.bootstrap import Canasta
 from canasta.domain.access import Actor, Role
 from canasta.domain.cards import CardState
@@ -20,7 +19,6 @@ from canasta.domain.ledger import Account, AccountKind, Transfer, TransferKind, 
 from canasta.services import cards as card_cases
 from canasta.services import cycles as cycle_cases
 from canasta.services import registry as registry_cases
-from canasta.services.registry import Registry
 
 MANAGER = Actor(user_id=UUID(int=1), name="ana", role=Role.PROGRAMME_MANAGER)
 APPROVER = Actor(user_id=UUID(int=2), name="beto", role=Role.PROGRAMME_MANAGER)
@@ -75,8 +73,7 @@ def enrol(app: Canasta, reference: str, area: str = "VE-01-01-01") -> UUID:
         {"given_name": "Ana", "family_name": "Peña", "birth_date": "2024-05-05", "sex": 2, "relationship": "child"},
     ]
     with app.engine.begin() as connection:
-        registry = Registry(SqlRegistryStore(connection), sealer=app.sealer, clock=app.clock, new_ids=app.new_ids,
-                            definitions={})  # fmt: skip
+        registry = app.registry(connection, MANAGER)
         return registry_cases.enrol_household(
             registry, MANAGER,
             {"reference": reference, "area_code": area, "monthly_income": 10000, "currency": "VES", "members": members},

@@ -6,7 +6,7 @@ an engine on a throwaway database) instead of patching.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +35,10 @@ from canasta.services.redemption import Redemptions
 
 if TYPE_CHECKING:
     from canasta.adapters.crypto.receipts import CardChecks, ReceiptSigner
+    from canasta.domain.access import Actor
+    from canasta.domain.audit import ChainReport, Checkpoint
+    from canasta.services.audit import AccessRecorder, RequestContext
+    from canasta.services.registry import Registry
 
 __all__ = ["Canasta", "bootstrap"]
 
@@ -74,8 +78,8 @@ class Canasta:
             self._online["sign"] = ReceiptSigner(self.keyring, lambda own: SqlCardStore(own).active_key("list"))
         return cast("ReceiptSigner", self._online["sign"]), cast("CardChecks", self._online["check_card"])
 
-    def redemptions(self, connection: Connection) -> Redemptions:
-        """The redemption use cases' collaborators on ``connection`` (the unit of work)."""
+    def redemptions(self, connection: Connection, access: AccessRecorder | None = None) -> Redemptions:
+        """The redemption use cases' collaborators on ``connection`` (the unit of work), logging to ``access``."""
         from canasta.adapters.db.redemption_store import SqlRedemptionStore
 
         signer, checks = self._signer_and_checks()
@@ -85,6 +89,7 @@ class Canasta:
             sign=lambda document: signer.sign(document, connection),
             clock=self.clock,
             new_ids=self.new_ids,
+            access=access,
         )
 
     def offline(self) -> Offline:
@@ -108,6 +113,103 @@ class Canasta:
 
         return Offline(transaction, verify=verify_record_signature, clock=self.clock, new_ids=self.new_ids)
 
+    def registry(self, connection: Connection, actor: Actor, context: RequestContext | None = None) -> Registry:
+        """The record-path use cases' collaborators on ``connection``, logging every access by ``actor``.
+
+        ``context`` says which request and why; commands and jobs off the request path pass none and are logged
+        with the purpose ``administration``.
+        """
+        from canasta.adapters.db.registry_store import SqlRegistryStore
+        from canasta.adapters.db.repositories import load_custom_fields
+        from canasta.services.audit import RequestContext
+        from canasta.services.registry import Registry
+
+        if context is None:
+            context = RequestContext(request_id="-", route="command", purpose="administration")
+        return Registry(
+            SqlRegistryStore(connection), sealer=self.sealer, clock=self.clock, new_ids=self.new_ids,
+            definitions=load_custom_fields(connection), access=self.access_recorder(connection, actor, context),
+        )  # fmt: skip
+
+    def access_recorder(self, connection: Connection, actor: Actor, context: RequestContext) -> AccessRecorder:
+        """The access log of one request: entries go into ``connection``'s transaction; quota alerts outlive it."""
+        from canasta.adapters.db.access_log import SqlAccessLog
+        from canasta.adapters.db.alerts import record_alert
+        from canasta.services.audit import AccessRecorder, Quota
+
+        def alert(who: Actor, detail: str) -> None:
+            with self.engine.begin() as own:  # the request's transaction is about to be rolled back
+                record_alert(
+                    own, alert_id=self.new_ids(1)[0], kind="quota_exceeded", detail=detail, at=self.clock.now(),
+                    actor_name=who.name, request_id=context.request_id,
+                )  # fmt: skip
+
+        quota = Quota(limit=self.settings.read_quota_per_hour, window=timedelta(hours=1), alert=alert)
+        return AccessRecorder(
+            SqlAccessLog(connection), actor, context, clock=self.clock, new_ids=self.new_ids, quota=quota,
+            enabled=self.settings.access_log,
+        )  # fmt: skip
+
+    def seal_access_log(self, *, batch: int = 10_000) -> list[Checkpoint]:
+        """Seal every entry waiting, a batch per transaction; the checkpoints written (none when none waited)."""
+        from canasta.adapters.db.access_log import seal_pending
+        from canasta.adapters.db.card_store import SqlCardStore
+        from canasta.domain.access import Actor, Role
+        from canasta.services.cards import create_key
+
+        written: list[Checkpoint] = []
+        while True:
+            with self.engine.begin() as connection:
+                store = SqlCardStore(connection)
+                key = store.active_key("list")
+                if key is None:  # checkpoints are signed by the server's list key; a new registry has none yet
+                    sealer = Actor(user_id=UUID(int=0), name="audit-sealer", role=Role.ADMIN)
+                    create_key(self.cards(connection), sealer, purpose="list")
+                    key = store.active_key("list")
+                    assert key is not None
+
+                key_id, sealed = str(key["key_id"]), bytes(key["private_key_sealed"])
+
+                def sign(message: bytes, key_id: str = key_id, sealed: bytes = sealed) -> tuple[str, bytes]:
+                    return key_id, self.keyring.sign(key_id, sealed, message)
+
+                checkpoint = seal_pending(connection, sign=sign, now=self.clock.now(), batch=batch)
+            if checkpoint is None:
+                return written
+            written.append(checkpoint)
+
+    def verify_access_log(self, anchors: Sequence[Checkpoint] = ()) -> ChainReport:
+        """Walk the whole sealed chain against its entries, checkpoints and ``anchors`` (read-only)."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        from canasta.adapters.db.access_log import checkpoints, sealed_links, unsealed_older_than
+        from canasta.adapters.db.card_store import SqlCardStore
+        from canasta.services.audit import verify_audit
+
+        with self.engine.connect() as connection:
+            store = SqlCardStore(connection)
+
+            def public_key(key_id: str) -> Callable[[bytes, bytes], bool] | None:
+                row = store.key(key_id)
+                if row is None:
+                    return None
+                public = Ed25519PublicKey.from_public_bytes(bytes(row["public_key"]))
+
+                def verify(message: bytes, signature: bytes) -> bool:
+                    try:
+                        public.verify(signature, message)
+                    except InvalidSignature:
+                        return False
+                    return True
+
+                return verify
+
+            return verify_audit(
+                sealed_links(connection), checkpoints(connection), public_key=public_key,
+                unsealed=lambda cutoff: unsealed_older_than(connection, cutoff), anchors=anchors,
+            )  # fmt: skip
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -121,6 +223,10 @@ def bootstrap(
     id_factory: Callable[[int], list[UUID]] | None = None,
 ) -> Canasta:
     """Build canasta from ``settings``; any argument given replaces what settings would make."""
+    if not settings.access_log and settings.environment is not Environment.DEVELOPMENT:
+        from canasta.domain.errors import ValidationError
+
+        raise ValidationError("the access log cannot be turned off in production", field="CANASTA_ACCESS_LOG")
     if keys is None:
         keys = load_key_material(
             key_file=settings.key_file,

@@ -124,8 +124,11 @@ def test_people_are_deactivated_never_deleted(api: Any) -> None:
     response = client.post(
         f"/people/{child['id']}/deactivate", json={"version": 1, "reason": "moved away"}, headers=headers["officer"]
     )
-    assert response.status_code == 200
-    assert (response.json()["status"], response.json()["status_reason"]) == ("inactive", "moved away")
+    assert (response.status_code, response.json()["status"]) == (202, "pending")  # a second person decides
+    approved = client.post(f"/approvals/{response.json()['id']}/approve", headers=headers["carla"])
+    assert approved.status_code == 200, approved.text
+    person = client.get(f"/people/{child['id']}", headers=headers["officer"]).json()
+    assert (person["status"], person["status_reason"]) == ("inactive", "moved away")
 
 
 def test_unknown_and_prohibited_fields_get_422_naming_them(api: Any) -> None:

@@ -22,7 +22,6 @@ from canasta.domain.credentials import Refusal
 from canasta.domain.errors import ConflictError, NotFoundError
 from canasta.services import cards as use_cases
 from canasta.services import registry as registry_cases
-from canasta.services.registry import Registry
 from tests.factories import make_canasta
 
 ADMIN = Actor(user_id=UUID(int=1), name="admin", role=Role.ADMIN)
@@ -44,10 +43,7 @@ def canasta(database_url: str) -> Iterator[Canasta]:
 
 def enrol(app: Canasta, reference: str, area: str = "VE-01-01-01", given: str = "José") -> UUID:
     with app.engine.begin() as connection:
-        from canasta.adapters.db.registry_store import SqlRegistryStore
-
-        registry = Registry(SqlRegistryStore(connection), sealer=app.sealer, clock=app.clock, new_ids=app.new_ids,
-                            definitions={})  # fmt: skip
+        registry = app.registry(connection, ADMIN)
         return registry_cases.enrol_household(
             registry, ADMIN,
             {"reference": reference, "area_code": area, "monthly_income": 1000, "currency": "VES",

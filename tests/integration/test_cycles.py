@@ -12,13 +12,11 @@ from sqlalchemy import func, select
 
 from canasta.adapters.db.eligibility_tables import decisions, entitlements
 from canasta.adapters.db.integrity import broken_references
-from canasta.adapters.db.registry_store import SqlRegistryStore
 from canasta.bootstrap import Canasta
 from canasta.domain.access import Actor, Role
 from canasta.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from canasta.services import cycles as use_cases
 from canasta.services import registry as registry_cases
-from canasta.services.registry import Registry
 from tests.factories import make_canasta
 
 MANAGER = Actor(user_id=UUID(int=1), name="ana", role=Role.PROGRAMME_MANAGER)
@@ -40,8 +38,7 @@ def child(given: str, born: str) -> dict[str, Any]:
 
 def enrol(app: Canasta, reference: str, income: int, children: list[str]) -> UUID:
     with app.engine.begin() as connection:
-        registry = Registry(SqlRegistryStore(connection), sealer=app.sealer, clock=app.clock, new_ids=app.new_ids,
-                            definitions={})  # fmt: skip
+        registry = app.registry(connection, MANAGER)
         members = [{"given_name": "José", "family_name": "Peña", "birth_date": "1985-01-01", "sex": 1,
                     "relationship": "head"}] + [child(f"Niña{i}", born) for i, born in enumerate(children)]  # fmt: skip
         return registry_cases.enrol_household(
@@ -172,8 +169,7 @@ def test_entitlements_are_leased_to_the_closest_distribution_point(canasta: Cana
             )  # fmt: skip
     near = enrol(canasta, "H1", income=1000, children=["2024-06-01"])
     with canasta.engine.begin() as connection:
-        registry = Registry(SqlRegistryStore(connection), sealer=canasta.sealer, clock=canasta.clock,
-                            new_ids=canasta.new_ids, definitions={})  # fmt: skip
+        registry = canasta.registry(connection, MANAGER)
         far = registry_cases.enrol_household(
             registry, MANAGER,
             {"reference": "H2", "area_code": "VE-01-01-02", "monthly_income": 1000, "currency": "VES",
@@ -223,8 +219,7 @@ def test_an_upheld_appeal_reassesses_with_corrected_data_and_grants_the_benefit(
     assert not_independent.value.code == "not_independent"
     with_appeals(lambda a: appeal_cases.take_appeal(a, OFFICER, appeal))
     with canasta.engine.begin() as connection:
-        registry = Registry(SqlRegistryStore(connection), sealer=canasta.sealer, clock=canasta.clock,
-                            new_ids=canasta.new_ids, definitions={})  # fmt: skip
+        registry = canasta.registry(connection, MANAGER)
         current = registry_cases.read_household(registry, MANAGER, h3)
         registry_cases.update_household(registry, MANAGER, h3, current["version"], {"monthly_income": 1000},
                                         reason="income corrected on appeal")  # fmt: skip

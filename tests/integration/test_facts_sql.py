@@ -266,14 +266,11 @@ def test_a_household_of_dependants_has_a_dependency_ratio_equal_to_their_number(
 
 
 def test_an_enrolled_household_reads_back_with_the_same_facts_as_sql(canasta: Canasta) -> None:
-    from canasta.adapters.db.registry_store import SqlRegistryStore
     from canasta.services import registry as registry_cases
-    from canasta.services.registry import Registry
 
     admin = Actor(user_id=UUID(int=1), name="admin", role=Role.ADMIN)
     with canasta.engine.begin() as connection:
-        registry = Registry(SqlRegistryStore(connection), sealer=canasta.sealer, clock=canasta.clock,
-                            new_ids=canasta.new_ids, definitions={})  # fmt: skip
+        registry = canasta.registry(connection, admin)
         household_id = registry_cases.enrol_household(
             registry, admin,
             {"reference": "H1", "area_code": "VE-01-01-02", "monthly_income": 90000, "currency": "VES",

@@ -37,3 +37,15 @@ def test_the_benchmark_runs_end_to_end_and_checks_the_ledger(postgres_server: st
     assert profile["requests"] == result["redemptions_stored"]
     assert profile["shapes_per_request"]["INSERT redemptions"] == 1  # one claim per redemption
     assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".pstats"]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_access_log_is_compared_on_and_off_in_one_run(postgres_server: str) -> None:
+    result = redeem.run(Settings(database_url=postgres_server), 40, concurrency=4, workers=1, audit="both")
+    assert (result["access_log"], result["errors"], result["ledger"]) == ("both", 0, "consistent")
+    assert result["redemptions_stored"] == 2 * 40 + result["warmup"]  # each server redeemed its own households
+    warm_on = result["warmup"] // 2
+    assert result["access_log_entries"] == 40 + warm_on  # one entry per redemption, only on the server that logs
+    assert result["access_log_off_rate"] > 0
+    assert result["access_log_ratio"] == pytest.approx(result["rate"] / result["access_log_off_rate"], rel=0.05)

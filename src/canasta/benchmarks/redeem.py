@@ -224,7 +224,9 @@ def _profile_summary(folder: Path, route: str, requests: int) -> dict[str, Any]:
 def run(settings: Settings, size: int, **options: Any) -> dict[str, Any]:
     """Redeem ``size`` cards through a real server and compare with its bare endpoint.
 
-    Options: ``concurrency`` (default 32) requests in flight; ``workers`` (default 2) server processes;
+    Options: ``concurrency`` (default 32) requests in flight; ``workers`` (default 2) server processes; ``audit``
+    ``on`` (default), ``off`` (a development server without the access log) or ``both``: two servers, one with and
+    one without the log, loaded in turns (A B B A) in the same run, ``access_log_ratio`` = rate on / rate off;
     ``profile`` (a folder) makes the server count its SQL statements per route and profile itself, and writes both
     there (the figures of a profiled run are not the server's speed). Raises :class:`ValidationError` on SQLite and
     RuntimeError when an answer or the database after the run is wrong.
@@ -244,45 +246,74 @@ def run(settings: Settings, size: int, **options: Any) -> dict[str, Any]:
     profiled = Path(options["profile"]) if options.get("profile") else None
     if profiled is not None:
         profiled.mkdir(parents=True, exist_ok=True)
+    audit = str(options.get("audit") or "on")
+    if audit not in ("on", "off", "both"):
+        raise ValidationError("must be on, off or both", field="audit")
+    logged = {"on": [True], "off": [False], "both": [True, False]}[audit]
     with scratch_database(settings.database_url) as engine:
-        scene = prepare(engine, size + warmup)
+        scene = prepare(engine, (size + warmup) * len(logged))
         setup_seconds = time.perf_counter() - started
-        environment = server_environment(scene.database_url, scene.keys)
-        if profiled is not None:
-            environment[PROFILE_VARIABLE] = str(profiled)
-        with tempfile.TemporaryDirectory(prefix="canasta-bench-redeem-") as folder:
+        with tempfile.TemporaryDirectory(prefix="canasta-bench-redeem-") as folder, contextlib.ExitStack() as stack:
             log = Path(folder) / "server.log"
-            with ServerProcess(environment, workers=workers, log_path=log) as server:
-                host = server.host
-                target = _Target(server, engine, make_url(scene.database_url).database or "")
-                requests = _redemption_requests(scene, host)
-                if len(requests) < size + 1:
-                    raise RuntimeError(f"the set-up made only {len(requests)} purchases for {size} + warm-up")
-                whoami = _has_route(server, "GET", WHOAMI)
-                baseline_route = f"GET {WHOAMI}" if whoami else "GET /health"
-                warm = drive(host, server.port, requests[: len(requests) - size], concurrency, keep_bodies=True)
-                drive(host, server.port, _baseline_requests(scene, host, baseline_route, warmup), concurrency)
-                measured = _timed(target, requests[len(requests) - size :], concurrency)
-                baseline = _timed(target, _baseline_requests(scene, host, baseline_route, size), concurrency)
-                verify = None
-                if not whoami:  # an authenticated route that exists, for reference
-                    verify_requests = _baseline_requests(scene, host, "POST /cards/verify", min(size, 5000))
-                    drive(host, server.port, verify_requests[:warmup], concurrency)
-                    verify = _timed(target, verify_requests, concurrency)
+            servers = []
+            for on in logged:
+                environment = server_environment(scene.database_url, scene.keys)
+                if not on:  # only a development server may run without the access log
+                    environment.update(CANASTA_ACCESS_LOG="false", CANASTA_ENVIRONMENT="development")
+                if profiled is not None:
+                    environment[PROFILE_VARIABLE] = str(profiled)
+                servers.append(stack.enter_context(ServerProcess(environment, workers=workers, log_path=log)))
+            server = servers[0]
+            host = server.host
+            target = _Target(server, engine, make_url(scene.database_url).database or "")
+            requests = _redemption_requests(scene, host)
+            if len(requests) < (size + warmup) * len(logged):
+                raise RuntimeError(f"the set-up made only {len(requests)} purchases for {size} + warm-up")
+            whoami = _has_route(server, "GET", WHOAMI)
+            baseline_route = f"GET {WHOAMI}" if whoami else "GET /health"
+            warm_loads = []
+            for number, each in enumerate(servers):
+                warm_requests = requests[number * warmup : (number + 1) * warmup]
+                warm_loads.append(drive(host, each.port, warm_requests, concurrency, keep_bodies=True))
+            warm = _joined(warm_loads)
+            timed = requests[warmup * len(servers) :]
+            drive(host, server.port, _baseline_requests(scene, host, baseline_route, warmup), concurrency)
+            if len(servers) == 1:
+                measured = _timed(target, timed[:size], concurrency)
+                unlogged = None
+            else:  # A B B A: the log on and off take turns, so neither profits from the database's warming up
+                quarter = size // 2
+                parts: dict[bool, list[_Phase]] = {True: [], False: []}
+                for turn, on in enumerate((True, False, False, True)):
+                    chunk = timed[turn * quarter : (turn + 1) * quarter]
+                    each = servers[0] if on else servers[1]
+                    parts[on].append(_timed(_Target(each, engine, target.database), chunk, concurrency))
+                measured, unlogged = _combined(parts[True]), _combined(parts[False])
+            baseline = _timed(target, _baseline_requests(scene, host, baseline_route, size), concurrency)
+            verify = None
+            if not whoami:  # an authenticated route that exists, for reference
+                verify_requests = _baseline_requests(scene, host, "POST /cards/verify", min(size, 5000))
+                drive(host, server.port, verify_requests[:warmup], concurrency)
+                verify = _timed(target, verify_requests, concurrency)
             server_log = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        refused = _refused([warm, measured.load])
-        successes = sum(1 for load in (warm, measured.load) for answer in load.answers if answer.status == 200)
-        errors = len(warm.answers) + size - successes
+        loads = [warm, measured.load] + ([unlogged.load] if unlogged is not None else [])
+        refused = _refused(loads)
+        answered = sum(len(load.answers) for load in loads)
+        successes = sum(1 for load in loads for answer in load.answers if answer.status == 200)
+        errors = answered - successes
         baseline_errors = sum(1 for answer in baseline.load.answers if answer.status != 200)
         checks, problems = _check_database(engine, successes)
         if successes:
-            _check_receipts(scene, [warm, measured.load])
+            _check_receipts(scene, loads)
+        if audit != "off":
+            checks["access_log_entries"] = _access_log_entries(engine)
     result: dict[str, Any] = {
         "name": "redeem",
         "database": "postgresql",
         "size": size,
         "concurrency": concurrency,
         "workers": workers,
+        "access_log": audit,
         **measured.figures(),
         "errors": errors,
         "refused": refused,
@@ -293,6 +324,10 @@ def run(settings: Settings, size: int, **options: Any) -> dict[str, Any]:
         **baseline.figures("baseline_"),
         "ratio": round(baseline.load.seconds / measured.load.seconds, 3),  # same count of requests: rate / rate
     }
+    if unlogged is not None:
+        result.update(unlogged.figures("access_log_off_"))
+        # Redemptions per second with the access log on, over the same without it (each over the same count).
+        result["access_log_ratio"] = round(unlogged.load.seconds / measured.load.seconds, 3)
     if verify is not None:
         result["authenticated_reference"] = "POST /cards/verify with a device token (loads keys, verifies a card)"
         result.update(verify.figures("authenticated_reference_"))
@@ -312,6 +347,33 @@ def run(settings: Settings, size: int, **options: Any) -> dict[str, Any]:
             "baseline": _profile_summary(profiled, baseline_route, size + warmup),
         }
     return result
+
+
+def _joined(loads: Sequence[Load]) -> Load:
+    """Several loads as one (their answers together; their times added)."""
+    return Load(
+        answers=tuple(answer for load in loads for answer in load.answers),
+        seconds=sum(load.seconds for load in loads),
+        client_cpu_seconds=sum(load.client_cpu_seconds for load in loads),
+    )
+
+
+def _combined(phases: Sequence[_Phase]) -> _Phase:
+    """Several timed phases of one server as one."""
+    return _Phase(
+        _joined([phase.load for phase in phases]),
+        sum(phase.server_cpu for phase in phases),
+        sum(phase.database_cpu for phase in phases),
+        sum(phase.machine_busy * phase.load.seconds for phase in phases) / sum(phase.load.seconds for phase in phases),
+        sum(phase.connections_closed for phase in phases),
+    )
+
+
+def _access_log_entries(engine: Engine) -> int:
+    from canasta.adapters.db.access_log_tables import access_log
+
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(access_log)).scalar_one())
 
 
 def _load_average() -> list[float]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from canasta.domain.access import Actor, is_in_scope
+from canasta.domain.audit import Action, Category
 from canasta.domain.errors import ConflictError, DomainError
 from canasta.domain.ledger import AccountKind, InsufficientBalanceError, Transfer
 from canasta.domain.programmes import BasketLine
@@ -27,6 +28,7 @@ from canasta.domain.redemption import (
     differences,
     plan_transfers,
 )
+from canasta.services.audit import AccessRecorder
 from canasta.services.ports import Clock
 
 __all__ = ["CardCheck", "RedemptionStore", "Redemptions", "entitlement_due", "record_refusal", "redeem"]
@@ -67,6 +69,7 @@ class Redemptions:
     sign: Callable[[Mapping[str, Any]], dict[str, Any]]  # the receipt -> the signed envelope
     clock: Clock
     new_ids: Callable[[int], list[UUID]]
+    access: AccessRecorder | None = None  # the request's access log (None off the request path, e.g. in tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +266,8 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
     for choice in chosen:
         if choice.remaining_before == choice.units:
             r.store.mark_redeemed(choice.due.entitlement_id)
+    if r.access is not None:  # the household's entitlements were read and drawn on: it may see who and where
+        r.access.record(Action.WRITE, household_id, (Category.ENTITLEMENTS, Category.CARD))
     return receipt
 
 

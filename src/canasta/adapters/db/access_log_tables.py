@@ -38,6 +38,8 @@ access_log = Table(
     Column("route", String(128), nullable=False),
     # A citizen sees every access to their household's record, newest first.
     Index("ix_access_log_household_id_at", "household_id", "at"),
+    # Per-user quotas count a user's recent reads.
+    Index("ix_access_log_actor_id_at", "actor_id", "at"),
 )
 
 audit_seals = Table(

@@ -6,17 +6,18 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
-from canasta.adapters.db.registry_store import SqlRegistryStore
-from canasta.adapters.db.repositories import load_custom_fields
-from canasta.adapters.db.users import authenticate_token
+from canasta.adapters.db.users import InvalidTokenError, authenticate_token
 from canasta.bootstrap import Canasta
 from canasta.domain.access import Actor
 from canasta.domain.errors import AuthenticationError, PermissionDeniedError
-from canasta.entrypoints.api.authorisation import ROUTE_ROLES
+from canasta.entrypoints.api.authorisation import ROUTE_ROLES, purpose_of
+from canasta.entrypoints.api.refusals import record_refusal
+from canasta.services.audit import RequestContext
 from canasta.services.registry import Registry
 
-__all__ = ["CurrentActor", "RegistryDep", "current_actor", "registry"]
+__all__ = ["CurrentActor", "RegistryDep", "UnitOfWork", "current_actor", "registry", "request_context", "unit_of_work"]
 
 
 def _canasta(request: Request) -> Canasta:
@@ -37,10 +38,16 @@ def current_actor(request: Request) -> Actor:
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationError("a bearer token is required")
     canasta = _canasta(request)
-    with canasta.engine.connect() as connection:
-        actor = authenticate_token(connection, token.strip(), at=canasta.clock.now())
+    try:
+        with canasta.engine.connect() as connection:
+            actor = authenticate_token(connection, token.strip(), at=canasta.clock.now())
+    except InvalidTokenError as error:
+        record_refusal(request, kind="token_refused", reason=error.reason, detail="bearer token refused")
+        raise
     allowed = ROUTE_ROLES.get(route_key(request), frozenset())
     if actor.role not in allowed:
+        record_refusal(request, kind="route_refused", reason=actor.role.value, actor_name=actor.name,
+                       detail="a valid token used on a route its role may not use")  # fmt: skip
         raise PermissionDeniedError("your role may not use this route")
     return actor
 
@@ -48,17 +55,30 @@ def current_actor(request: Request) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def registry(request: Request) -> Iterator[Registry]:
-    """A unit of work: one transaction for the request, committed when the route returns without error."""
-    canasta = _canasta(request)
-    with canasta.engine.begin() as connection:
-        yield Registry(
-            SqlRegistryStore(connection),
-            sealer=canasta.sealer,
-            clock=canasta.clock,
-            new_ids=canasta.new_ids,
-            definitions=load_custom_fields(connection),
-        )
+def request_context(request: Request) -> RequestContext:
+    """The request's id (set by the request-id middleware), its route and the route's purpose, for the access log."""
+    route = route_key(request)
+    request_id = getattr(request.state, "request_id", None) or "-"
+    return RequestContext(request_id=request_id, route=route, purpose=purpose_of(route))
+
+
+def unit_of_work(request: Request) -> Iterator[Connection]:
+    """One transaction for the request, committed when the route returns without error."""
+    with _canasta(request).engine.begin() as connection:
+        yield connection
+
+
+# ``scope="function"``: the transaction commits when the route function returns and before anything is sent, so a
+# commit that fails (and with it the access-log entries) answers an error instead of data that was never logged.
+UnitOfWork = Annotated[Connection, Depends(unit_of_work, scope="function")]
+
+
+def registry(request: Request, actor: CurrentActor, connection: UnitOfWork) -> Registry:
+    """The record-path collaborators on the request's unit of work.
+
+    Every personal-data access the use cases make is logged in this same transaction.
+    """
+    return _canasta(request).registry(connection, actor, request_context(request))
 
 
 RegistryDep = Annotated[Registry, Depends(registry)]

@@ -9,9 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 
 from canasta.bootstrap import Canasta
+from canasta.domain.audit import Action, Category
 from canasta.domain.errors import NotFoundError
 from canasta.domain.registry import IdentifierKind
-from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep
+from canasta.entrypoints.api.approval_routes import ApprovalPublic, ask_deactivation
+from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep, UnitOfWork, request_context
 from canasta.entrypoints.api.schemas import (
     AppealCreate,
     AppealDecision,
@@ -73,13 +75,24 @@ def patch_household(
     return use_cases.read_household(registry, actor, household_id)
 
 
-@router.post("/households/{household_id}/deactivate", response_model=HouseholdPublic, tags=["households"])
+@router.post(
+    "/households/{household_id}/deactivate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ApprovalPublic,
+    tags=["households"],
+)
 def deactivate_household(
-    household_id: UUID, body: Deactivation, actor: CurrentActor, registry: RegistryDep
+    household_id: UUID,
+    body: Deactivation,
+    request: Request,
+    actor: CurrentActor,
+    registry: RegistryDep,
+    connection: UnitOfWork,
 ) -> dict[str, object]:
-    """Deactivate a household and its members, with a reason. Nothing is deleted."""
-    use_cases.deactivate(registry, actor, "households", household_id, body.version, reason=body.reason)
-    return use_cases.read_household(registry, actor, household_id)
+    """Ask for a household and its members to be deactivated, with a reason: 202 with the approval request; a
+    second, different person carries it out with ``POST /approvals/{id}/approve``. Nothing is deleted."""
+    return ask_deactivation(request, connection, registry, actor, "households", household_id, version=body.version,
+                            reason=body.reason)  # fmt: skip
 
 
 @router.get("/households/{household_id}/versions", response_model=list[VersionPublic], tags=["households"])
@@ -152,13 +165,24 @@ def patch_person(person_id: UUID, body: PersonUpdate, actor: CurrentActor, regis
     return use_cases.read_person(registry, actor, person_id)
 
 
-@router.post("/people/{person_id}/deactivate", response_model=PersonPublic, tags=["people"])
+@router.post(
+    "/people/{person_id}/deactivate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ApprovalPublic,
+    tags=["people"],
+)
 def deactivate_person(
-    person_id: UUID, body: Deactivation, actor: CurrentActor, registry: RegistryDep
+    person_id: UUID,
+    body: Deactivation,
+    request: Request,
+    actor: CurrentActor,
+    registry: RegistryDep,
+    connection: UnitOfWork,
 ) -> dict[str, object]:
-    """Deactivate a person, with a reason. Nothing is deleted."""
-    use_cases.deactivate(registry, actor, "people", person_id, body.version, reason=body.reason)
-    return use_cases.read_person(registry, actor, person_id)
+    """Ask for a person to be deactivated, with a reason: 202 with the approval request; a second, different
+    person carries it out with ``POST /approvals/{id}/approve``. Nothing is deleted."""
+    return ask_deactivation(request, connection, registry, actor, "people", person_id, version=body.version,
+                            reason=body.reason)  # fmt: skip
 
 
 @router.get("/people/{person_id}/versions", response_model=list[VersionPublic], tags=["people"])
@@ -196,30 +220,30 @@ def verify_card(body: CardVerificationRequest, request: Request, _actor: Current
 
 @router.get("/households/{household_id}/decisions", tags=["households"])
 def household_decisions(
-    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep
+    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep, connection: UnitOfWork
 ) -> list[dict[str, object]]:
     """Every decision about the household: each condition with the values used, and a plain-language reason."""
     from canasta.services.cycles import explain_decisions
     from canasta.services.registry.context import household_in_scope
 
     household_in_scope(registry, household_id, actor)
+    registry.access.record(Action.READ, household_id, (Category.ELIGIBILITY, Category.SOCIO_ECONOMIC))
     canasta: Canasta = request.app.state.canasta
-    with canasta.engine.connect() as connection:
-        return explain_decisions(canasta.eligibility(connection), household_id)
+    return explain_decisions(canasta.eligibility(connection), household_id)
 
 
 @router.get("/households/{household_id}/appeals", tags=["appeals"])
 def household_appeals(
-    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep
+    household_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep, connection: UnitOfWork
 ) -> list[dict[str, object]]:
     """Every appeal of the household with each step: who, when, what."""
     from canasta.services.appeals import household_appeals as list_appeals
     from canasta.services.registry.context import household_in_scope
 
     household_in_scope(registry, household_id, actor)
+    registry.access.record(Action.READ, household_id, (Category.APPEALS,))
     canasta: Canasta = request.app.state.canasta
-    with canasta.engine.connect() as connection:
-        return list_appeals(canasta.appeals(connection), household_id)
+    return list_appeals(canasta.appeals(connection), household_id)
 
 
 def _appeal_in_scope(appeals: Any, registry: RegistryDep, actor: CurrentActor, appeal_id: UUID) -> None:
@@ -230,50 +254,61 @@ def _appeal_in_scope(appeals: Any, registry: RegistryDep, actor: CurrentActor, a
     if appeal is None:
         raise NotFoundError("no such appeal", field="appeal_id")
     household_in_scope(registry, appeal["household_id"], actor)
+    registry.access.record(Action.WRITE, appeal["household_id"], (Category.APPEALS,))
 
 
 @router.post("/decisions/{decision_id}/appeals", status_code=status.HTTP_201_CREATED, tags=["appeals"])
 def file_appeal(
-    decision_id: UUID, body: AppealCreate, request: Request, actor: CurrentActor, registry: RegistryDep
+    decision_id: UUID,
+    body: AppealCreate,
+    request: Request,
+    actor: CurrentActor,
+    registry: RegistryDep,
+    connection: UnitOfWork,
 ) -> Created:
     """Appeal a decision on the household's behalf; it is answered within 30 days by an independent officer."""
     from canasta.services.appeals import file_appeal as file
     from canasta.services.registry.context import household_in_scope
 
     canasta: Canasta = request.app.state.canasta
-    with canasta.engine.begin() as connection:
-        appeals = canasta.appeals(connection)
-        decision = appeals.store.decision(decision_id)
-        if decision is None:
-            raise NotFoundError("no such decision", field="decision_id")
-        household_in_scope(registry, decision["household_id"], actor)
-        return Created(id=file(appeals, actor, decision_id, grounds=body.grounds))
+    appeals = canasta.appeals(connection)
+    decision = appeals.store.decision(decision_id)
+    if decision is None:
+        raise NotFoundError("no such decision", field="decision_id")
+    household_in_scope(registry, decision["household_id"], actor)
+    registry.access.record(Action.WRITE, decision["household_id"], (Category.APPEALS,))
+    return Created(id=file(appeals, actor, decision_id, grounds=body.grounds))
 
 
 @router.post("/appeals/{appeal_id}/take", status_code=status.HTTP_204_NO_CONTENT, tags=["appeals"])
-def take_appeal(appeal_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep) -> None:
+def take_appeal(
+    appeal_id: UUID, request: Request, actor: CurrentActor, registry: RegistryDep, connection: UnitOfWork
+) -> None:
     """Take an appeal for review (not by anyone who made or approved the decision)."""
     from canasta.services.appeals import take_appeal as take
 
     canasta: Canasta = request.app.state.canasta
-    with canasta.engine.begin() as connection:
-        appeals = canasta.appeals(connection)
-        _appeal_in_scope(appeals, registry, actor, appeal_id)
-        take(appeals, actor, appeal_id)
+    appeals = canasta.appeals(connection)
+    _appeal_in_scope(appeals, registry, actor, appeal_id)
+    take(appeals, actor, appeal_id)
 
 
 @router.post("/appeals/{appeal_id}/decide", tags=["appeals"])
 def decide_appeal(
-    appeal_id: UUID, body: AppealDecision, request: Request, actor: CurrentActor, registry: RegistryDep
+    appeal_id: UUID,
+    body: AppealDecision,
+    request: Request,
+    actor: CurrentActor,
+    registry: RegistryDep,
+    connection: UnitOfWork,
 ) -> dict[str, str | None]:
     """Uphold (re-assess with the household's corrected data) or reject, with a reason given to the household."""
     from canasta.services.appeals import decide_appeal as decide
 
     canasta: Canasta = request.app.state.canasta
-    with canasta.engine.begin() as connection:
-        appeals = canasta.appeals(connection)
-        _appeal_in_scope(appeals, registry, actor, appeal_id)
-        new_decision = decide(appeals, actor, appeal_id, upheld=body.upheld, reason=body.reason)
+    appeals = canasta.appeals(connection)
+    _appeal_in_scope(appeals, registry, actor, appeal_id)
+    new_decision = decide(appeals, actor, appeal_id, upheld=body.upheld, reason=body.reason)
     return {"new_decision_id": str(new_decision) if new_decision else None}
 
 
@@ -289,7 +324,8 @@ def create_redemption(body: RedemptionCreate, request: Request, actor: CurrentAc
     payload = body.model_dump(mode="json", exclude_none=True)
     try:
         with canasta.engine.begin() as connection:
-            return redeem(canasta.redemptions(connection), actor, payload)
+            access = canasta.access_recorder(connection, actor, request_context(request))
+            return redeem(canasta.redemptions(connection, access), actor, payload)
     except DomainError as error:
         if not (isinstance(error, ConflictError) and error.code == "redemption_id_reused"):
             with canasta.engine.begin() as connection:

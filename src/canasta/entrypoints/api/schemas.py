@@ -329,3 +329,108 @@ class SignedReceipt(BaseModel):
     document: dict[str, Any]
     key_id: str
     signature: str
+
+
+# --- a household member's own view (docs/citizens.md) -----------------------------------------------------------
+
+SixDigits = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="Six digits.")]
+
+
+class CitizenPinCreate(Request):
+    """The sign-in PIN a household member chose at the office (typed by them, not the officer)."""
+
+    pin: SixDigits
+
+
+class CitizenPinPublic(BaseModel):
+    person_id: UUID
+    pin_version: int
+
+
+class CitizenLogin(Request):
+    """A household member's sign-in: the household's card number (spaces and hyphens allowed), their birth date
+    and their PIN."""
+
+    card_number: Annotated[str, Field(min_length=1, max_length=24)]
+    date_of_birth: date
+    pin: SixDigits
+
+
+class CitizenHouseholdPublic(BaseModel):
+    """The signed-in member (``person_id``) and their household as an officer sees it; staff shown by role."""
+
+    person_id: UUID
+    household: HouseholdPublic
+
+
+class CitizenEntitlementPublic(BaseModel):
+    entitlement_id: UUID
+    programme: str
+    programme_name: str
+    cycle_number: int
+    valid_from: date
+    valid_until: date
+    units: int
+    remaining: int
+    collected: int
+    lapsed: int
+    co_payment: int
+    currency: str
+    point_name: str | None
+    basket: list[dict[str, Any]]
+    status: str = Field(description="due, collected, lapsed, pending, not_yet_valid or ended")
+    plain_status: str
+
+
+class CitizenRedemptionItem(BaseModel):
+    programme: str | None
+    units: int | None
+    goods: list[dict[str, Any]]
+    co_payment: int | None
+    currency: str | None
+
+
+class CitizenRedemptionPublic(BaseModel):
+    redemption_id: UUID
+    at: datetime
+    point_name: str | None
+    point_code: str | None
+    path: str = Field(description="card, assisted (no card: an operator checked who you are) or offline")
+    reason: str | None
+    card_last_digits: str | None
+    items: list[CitizenRedemptionItem]
+
+
+class CitizenRedemptionPage(BaseModel):
+    items: list[CitizenRedemptionPublic]
+    limit: int
+    next_before: str | None
+
+
+class CitizenAccessPublic(BaseModel):
+    """One access to the household's record: by whom (role and office, never a staff name), when and why."""
+
+    id: UUID
+    at: datetime
+    action: str
+    role: str
+    office: list[str] = Field(description="The areas the person works in; empty: a national office.")
+    purpose: str
+    categories: list[str]
+    person_id: UUID | None
+    is_you: bool
+    is_household: bool = Field(description="A member of your household (you, or another member).")
+    request_id: str
+
+
+class CitizenAccessPage(BaseModel):
+    items: list[CitizenAccessPublic]
+    limit: int
+    next_before: str | None
+
+
+class CorrectionCreate(Request):
+    """What is wrong, in plain words, about a decision (the household's latest when ``decision_id`` is left out)."""
+
+    decision_id: UUID | None = None
+    text: Annotated[str, Field(min_length=10, max_length=2000)]

@@ -23,6 +23,10 @@ def bench(
     workers: Annotated[
         int | None, typer.Option(help="Server worker processes (redeem; default 2). Other benchmarks ignore it.")
     ] = None,
+    audit: Annotated[
+        str | None,
+        typer.Option(help="redeem: the access log on (default), off, or both (compared in one run)."),
+    ] = None,
     profile: Annotated[
         Path | None,
         typer.Option(help="Folder for the server's statement counts and profile (redeem; slows the server down)."),
@@ -40,7 +44,9 @@ def bench(
     for option, value in (("concurrency", concurrency), ("workers", workers)):
         if value is not None and value < 1:
             raise ValidationError("must be at least 1", field=option)
-    given = {"concurrency": concurrency, "workers": workers, "profile": str(profile) if profile else None}
+    given = {
+        "concurrency": concurrency, "workers": workers, "profile": str(profile) if profile else None, "audit": audit
+    }  # fmt: skip
     module = importlib.import_module(BENCHMARKS[name])
     result = module.run(
         load_settings(), size, **{option: value for option, value in given.items() if value is not None}

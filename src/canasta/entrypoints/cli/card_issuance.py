@@ -81,9 +81,17 @@ def lost(card_number: str, reason: Reason = "reported lost", actor: Actor = "cli
 
 
 @cards_app.command("revoke")
-def revoke(card_number: str, reason: Reason, actor: Actor = "cli") -> None:
-    """Revoke a card for good (it goes on the revocation list)."""
-    _change(card_number, "revoked", reason, actor)
+def revoke(
+    card_number: str,
+    reason: Reason,
+    actor: Annotated[str, typer.Option(help="The canasta user who asks (an administrator approves).")],
+) -> None:
+    """Ask for a card to be revoked for good (then on the revocation list); an administrator other than you
+    approves it with `canasta approvals approve`. Prints the request's id."""
+    from canasta.entrypoints.cli.approvals import ask
+    from canasta.services.approvals import request_card_revoke
+
+    ask(actor, lambda approvals, who: request_card_revoke(approvals, who, card_number, reason=reason))
 
 
 @cards_app.command("print")

@@ -48,6 +48,21 @@ def add_programme(
     say(f"programme {document.get('code')} defined ({programme_id})")
 
 
+@programmes_app.command("set-rule")
+def set_rule(
+    programme: Annotated[str, typer.Argument(help="The programme's code.")],
+    rule: Annotated[str, typer.Argument(help="The new eligibility rule (docs/rules.md); checked now and again then.")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the request).")],
+    actor: Annotated[str, typer.Option(help="The canasta user who asks for the change.")],
+) -> None:
+    """Ask for a programme's eligibility rule to be replaced; another programme manager approves it with
+    `canasta approvals approve`. Cycles drafted before keep the rule they pinned. Prints the request's id."""
+    from canasta.entrypoints.cli.approvals import ask
+    from canasta.services.approvals import request_rule_change
+
+    ask(actor, lambda approvals, who: request_rule_change(approvals, who, programme, rule, reason=reason))
+
+
 @cycles_app.command("draft")
 def draft(
     programme: Annotated[str, typer.Argument(help="The programme's code.")],
@@ -85,12 +100,17 @@ def preview(cycle: UUID, actor: Actor = "cli", as_json: Annotated[bool, typer.Op
 
 
 @cycles_app.command("approve")
-def approve(cycle: UUID, actor: Actor = "cli") -> None:
-    """Approve a previewed cycle (not by its author; not over budget)."""
-    from canasta.services.cycles import approve_cycle
+def approve(
+    cycle: UUID,
+    actor: Annotated[str, typer.Option(help="The canasta user who asks for the approval.")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the request).")] = "the preview was checked",
+) -> None:
+    """Ask for a previewed cycle (this preview) to be approved; a programme manager who is neither you nor its
+    author approves it with `canasta approvals approve`. Prints the request's id."""
+    from canasta.entrypoints.cli.approvals import ask
+    from canasta.services.approvals import request_cycle_approval
 
-    _with_eligibility(lambda e: approve_cycle(e, cli_actor(actor), cycle))
-    say("cycle approved")
+    ask(actor, lambda approvals, who: request_cycle_approval(approvals, who, cycle, reason=reason))
 
 
 @cycles_app.command("run")

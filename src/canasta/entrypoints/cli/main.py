@@ -14,6 +14,9 @@ import typer
 
 from canasta.entrypoints.cli import (
     admin,
+    approvals,
+    audit,
+    backup,
     bench,
     card_issuance,
     cycles,
@@ -55,11 +58,15 @@ app.add_typer(cycles.cycles_app, name="cycles")
 app.add_typer(cycles.pmt_app, name="pmt")
 app.command()(cycles.explain)
 app.add_typer(ledger.ledger_app, name="ledger")
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(distribution.stock_app, name="stock")
 app.add_typer(devices.devices_app, name="devices")
 app.add_typer(offline.device_app, name="device")
 app.add_typer(offline.suspense_app, name="suspense")
 app.command()(distribution.settlement)
+app.add_typer(approvals.approvals_app, name="approvals")
+app.command()(backup.backup)
+app.command()(backup.restore)
 
 
 def _exit_code(error: Exception) -> int:

@@ -6,6 +6,7 @@ import re
 from uuid import UUID
 
 from canasta.domain.access import Actor
+from canasta.domain.audit import Action, Category
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.privacy import refuse_prohibited
 from canasta.services.registry.context import Registry, household_in_scope
@@ -35,6 +36,7 @@ def record_consent(
             "given_at": registry.clock.now(), "given_by": actor.label, "withdrawn_at": None, "withdrawn_by": None,
         },
     )  # fmt: skip
+    registry.access.record(Action.WRITE, household_id, (Category.CONSENT,), person_id=person_id)
     return consent_id
 
 
@@ -45,3 +47,4 @@ def withdraw_consent(registry: Registry, actor: Actor, household_id: UUID, conse
         raise NotFoundError("no such consent", field="consent_id")
     if not registry.store.withdraw_consent(consent_id, at=registry.clock.now(), by=actor.label):
         raise ConflictError("the consent was withdrawn already", code="consent_withdrawn")
+    registry.access.record(Action.WRITE, household_id, (Category.CONSENT,))

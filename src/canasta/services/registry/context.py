@@ -11,6 +11,7 @@ from canasta.domain.access import Actor, is_in_scope
 from canasta.domain.custom_fields import CustomFieldDefinition
 from canasta.domain.errors import NotFoundError, ValidationError
 from canasta.domain.registry import RecordStatus
+from canasta.services.audit import AccessRecorder
 from canasta.services.ports import Clock, HouseholdCipher, Sealer
 
 __all__ = ["Registry", "RegistryStore", "Row", "audit_columns", "household_in_scope", "person_in_scope", "reason_given"]
@@ -51,7 +52,11 @@ class RegistryStore(Protocol):
 
 
 class Registry:
-    """The collaborators every record-path use case needs, bundled once per request."""
+    """The collaborators every record-path use case needs, bundled once per request.
+
+    ``access`` records every read and write of personal data in the same transaction (DESIGN section 8): a use
+    case that opens a record calls it before returning anything.
+    """
 
     def __init__(
         self,
@@ -61,8 +66,10 @@ class Registry:
         clock: Clock,
         new_ids: Callable[[int], list[UUID]],
         definitions: Mapping[str, CustomFieldDefinition],
+        access: AccessRecorder,
     ) -> None:
         self.store = store
+        self.access = access
         self.sealer = sealer
         self.clock = clock
         self.new_ids = new_ids

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from canasta.domain.access import Actor, is_in_scope
+from canasta.domain.audit import Action, categories_of
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.household_rows import fold_name
 from canasta.domain.registry import RecordStatus, Relationship
@@ -45,6 +46,9 @@ def _replace(
     registry.store.record_version(
         version_id=registry.new_id(), entity=table, row=current, replaced_at=now, replaced_by=actor.label, reason=reason
     )
+    household_id = current["id"] if table == "households" else current["household_id"]
+    person_id = current["id"] if table == "people" else None
+    registry.access.record(Action.WRITE, household_id, categories_of(values), person_id=person_id)
 
 
 def update_household(

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from canasta.domain.access import Actor, is_in_scope
+from canasta.domain.audit import Action, categories_of
 from canasta.domain.custom_fields import AppliesTo, parse_custom_values
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.household_rows import fold_name
@@ -199,8 +200,11 @@ def enrol_household(registry: Registry, actor: Actor, data: Mapping[str, Any], *
         values.setdefault(optional, None)
     values.setdefault("assets", 0)
     registry.store.insert("households", values)
+    written = set(values)
     for position, member in enumerate(members):
         _insert_person(registry, household_id, cipher, member, actor, reason, prefix=f"members.{position}.")
+        written.update(member)
+    registry.access.record(Action.WRITE, household_id, categories_of(written))
     return household_id
 
 
@@ -212,6 +216,8 @@ def add_member(registry: Registry, actor: Actor, household_id: UUID, data: Mappi
         for member in registry.store.members(household_id)
     ):
         raise ValidationError("the household has its head already", field="relationship", code="head_count")
-    return _insert_person(
+    person_id = _insert_person(
         registry, household_id, registry.cipher(household), data, actor, reason_given(reason), prefix=""
     )
+    registry.access.record(Action.WRITE, household_id, categories_of(data), person_id=person_id)
+    return person_id

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from canasta.domain.access import Actor
+from canasta.domain.audit import RECORD_CATEGORIES, Action, Category
 from canasta.domain.errors import ValidationError
 from canasta.domain.household_rows import fold_name
 from canasta.domain.registry import IdentifierKind, asset_names, parse_identifier
@@ -48,6 +49,7 @@ def _consent_public(row: Row) -> dict[str, Any]:
 def read_household(registry: Registry, actor: Actor, household_id: UUID) -> dict[str, Any]:
     """The household with its members and consents, sealed fields opened; NotFoundError outside scope."""
     row = household_in_scope(registry, household_id, actor)
+    registry.access.record(Action.READ, household_id, (*RECORD_CATEGORIES, Category.CONSENT))
     cipher = registry.cipher(row)
     members = registry.store.members(household_id)
     identifiers = registry.store.identifiers_of([member["id"] for member in members])
@@ -61,15 +63,19 @@ def read_household(registry: Registry, actor: Actor, household_id: UUID) -> dict
 def read_person(registry: Registry, actor: Actor, person_id: UUID) -> dict[str, Any]:
     """One person, sealed fields opened."""
     row, household = person_in_scope(registry, person_id, actor)
+    registry.access.record(Action.READ, household["id"], RECORD_CATEGORIES, person_id=person_id)
     return _person_public(row, registry.cipher(household), registry.store.identifiers_of([person_id]))
 
 
 def read_versions(registry: Registry, actor: Actor, entity: str, record_id: UUID) -> list[dict[str, Any]]:
     """Earlier versions of a record: who replaced each, when and why (sealed values are left out)."""
+    categories = (Category.HISTORY, *RECORD_CATEGORIES)
     if entity == "households":
         household_in_scope(registry, record_id, actor)
+        registry.access.record(Action.READ, record_id, categories)
     else:
-        person_in_scope(registry, record_id, actor)
+        _, household = person_in_scope(registry, record_id, actor)
+        registry.access.record(Action.READ, household["id"], categories, person_id=record_id)
     return [
         {
             "version": row["version"],
@@ -94,7 +100,11 @@ def search_people(
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Find people by an exact identifier, or by name and birth date within an area. Nobody can list everyone."""
+    """Find people by an exact identifier, or by name and birth date within an area. Nobody can list everyone.
+
+    Everyone found is told: each result is an access-log entry of their household (action ``search``).
+    """
+    registry.access.check_quota()
     if identifier:
         kind, value = parse_identifier(identifier_kind, identifier, field="identifier")
         index = registry.sealer.blind_index(kind.value, value)
@@ -116,4 +126,7 @@ def search_people(
             limit=limit, offset=offset,
         )  # fmt: skip
     keys = ("id", "household_id", "given_name", "family_name", "birth_date", "area_code", "status")
-    return [{key: row[key] for key in keys} for row in rows]
+    found = [{key: row[key] for key in keys} for row in rows]
+    categories = (Category.IDENTITY, Category.IDENTIFIERS) if identifier else (Category.IDENTITY,)
+    registry.access.record_many(Action.SEARCH, [(item["household_id"], item["id"]) for item in found], categories)
+    return found

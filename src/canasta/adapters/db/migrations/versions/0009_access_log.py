@@ -46,6 +46,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("access_log", schema=None) as batch_op:
         batch_op.create_index("ix_access_log_household_id_at", ["household_id", "at"], unique=False)
+        batch_op.create_index("ix_access_log_actor_id_at", ["actor_id", "at"], unique=False)
 
     op.create_table(
         "audit_seals",
@@ -105,7 +106,7 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate")
     # The application's role: roles belong to the whole server, so it is made only where it is missing.
     op.execute(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') "
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') "  # noqa: S608  # a constant
         f"THEN CREATE ROLE {APP_ROLE} NOLOGIN; END IF; END $$"
     )
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
@@ -131,5 +132,6 @@ def downgrade() -> None:
     op.drop_table("audit_checkpoints")
     op.drop_table("audit_seals")
     with op.batch_alter_table("access_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_access_log_actor_id_at")
         batch_op.drop_index("ix_access_log_household_id_at")
     op.drop_table("access_log")
