@@ -91,12 +91,15 @@ class AccountKind(StrEnum):
 NON_NEGATIVE_KINDS: frozenset[AccountKind] = frozenset({AccountKind.HOUSEHOLD_ENTITLEMENT, AccountKind.POINT_STOCK})
 """Accounts of these kinds never go below zero: nobody redeems more than is due or hands out what is not there."""
 
-DERIVED_KINDS: frozenset[AccountKind] = frozenset({AccountKind.PROGRAMME_SUBSIDY, AccountKind.EXTERNAL})
+DERIVED_KINDS: frozenset[AccountKind] = frozenset(
+    {AccountKind.PROGRAMME_SUBSIDY, AccountKind.EXTERNAL, AccountKind.CO_PAYMENTS_COLLECTED, AccountKind.SUBSIDY_OWED}
+)
 """Accounts of these kinds keep no stored balance: their balance is the fold of the journal, computed when asked.
 
 They are the sources and sinks every posting of a programme (or at a place) goes through; a stored balance would
-be one row that every redemption in the country updates and waits for. They may go negative, so no posting ever
-needs their balance.
+be one row that every redemption of the programme (or at the point) updates and waits for: the programme's
+subsidy account for the whole country, a point's co-payments and subsidy owed for every till at the point. They
+may go negative or only grow, so no posting ever needs their balance; settlement reads them from the journal.
 """
 
 

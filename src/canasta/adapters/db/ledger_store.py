@@ -14,19 +14,25 @@ A refused posting leaves no trace: the balances it had already changed are put b
 :class:`~canasta.domain.ledger.InsufficientBalanceError` is raised, and no transfer is written, so a caller may
 record the refusal in the same transaction. (Any other error leaves the transaction to be rolled back.)
 
+Account ids are remembered per engine once the transaction that saw them commits: accounts are never changed or
+removed (triggers refuse it), so a committed id stays right for good, and a redemption need not look up its five
+accounts again. (A database restored under a running server is the one case where the memory would be stale: the
+server must be restarted after ``canasta restore``.)
+
 The set path :func:`grant_entitlements` lives in :mod:`canasta.adapters.db.ledger_grants` and the whole-ledger
 :func:`check` in :mod:`canasta.adapters.db.ledger_check`; both are re-exported here.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, event, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
 from canasta.adapters.db.ledger_check import check
@@ -49,6 +55,7 @@ __all__ = [
     "balances",
     "check",
     "grant_entitlements",
+    "note_accounts",
     "open_account",
     "open_accounts",
     "post",
@@ -56,6 +63,29 @@ __all__ = [
     "transfer",
     "transfers_by_reference",
 ]
+
+
+_KNOWN: weakref.WeakKeyDictionary[Engine, dict[Account, UUID]] = weakref.WeakKeyDictionary()
+_SEEN = "canasta.ledger.accounts_seen"  # ids seen by the connection's open transaction, remembered at its commit
+
+
+def _known(connection: Connection) -> dict[Account, UUID]:
+    known = _KNOWN.get(connection.engine)
+    if known is None:
+        known = _KNOWN.setdefault(connection.engine, {})
+    return known
+
+
+@event.listens_for(Engine, "commit")
+def _remember_seen(connection: Connection) -> None:
+    seen = connection.info.pop(_SEEN, None)
+    if seen:
+        _known(connection).update(seen)
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_seen(connection: Connection) -> None:
+    connection.info.pop(_SEEN, None)
 
 
 def _is_account(account: Account) -> ColumnElement[bool]:
@@ -79,9 +109,12 @@ def _account_ids(connection: Connection, accounts: Sequence[Account]) -> dict[Ac
 
 def open_accounts(connection: Connection, accounts: Iterable[Account], *, at: datetime) -> dict[Account, UUID]:
     """The id of each account, opening (with a zero balance) those that do not exist yet."""
-    wanted = sorted(set(accounts))  # one order for everyone: concurrent openers wait, never deadlock
-    found = _account_ids(connection, wanted)
-    missing = [account for account in wanted if account not in found]
+    known, seen = _known(connection), connection.info.get(_SEEN, {})
+    wanted = set(accounts)
+    if all(account in known or account in seen for account in wanted):
+        return {account: known.get(account) or seen[account] for account in wanted}
+    found = _seen(connection, wanted)
+    missing = sorted(account for account in wanted if account not in found)  # one order: openers never deadlock
     if not missing:
         return found
     rows = [
@@ -90,13 +123,30 @@ def open_accounts(connection: Connection, accounts: Iterable[Account], *, at: da
         for account, account_id in zip(missing, new_ids(len(missing)), strict=True)
     ]  # fmt: skip
     connection.execute(insert_new(connection, ledger_accounts, ["owner_id", "kind", "asset"]), rows)
-    found = _account_ids(connection, wanted)  # someone else's concurrent opening wins with its own id
+    found = _seen(connection, wanted)  # someone else's concurrent opening wins with its own id
     balance_rows = [
         {"account_id": found[account], "balance": 0, "updated_at": at} for account in missing if account.is_stored
     ]
     if balance_rows:
         connection.execute(insert_new(connection, ledger_balances, ["account_id"]), balance_rows)
     return found
+
+
+def _seen(connection: Connection, accounts: Iterable[Account]) -> dict[Account, UUID]:
+    """The ids of the accounts that exist, looked up, and noted for remembering when this transaction commits."""
+    found = _account_ids(connection, list(accounts))
+    note_accounts(connection, found)
+    return found
+
+
+def note_accounts(connection: Connection, found: Mapping[Account, UUID]) -> None:
+    """Ids another query of this transaction read (an entitlement's account, say): no need to look them up again."""
+    connection.info.setdefault(_SEEN, {}).update(found)
+
+
+def forget_account(connection: Connection, account: Account) -> None:
+    """Drop a remembered id (after a refusal, in case the database under the engine was replaced)."""
+    _known(connection).pop(account, None)
 
 
 def open_account(connection: Connection, account: Account, *, at: datetime) -> UUID:
@@ -207,16 +257,23 @@ def _post(connection: Connection, transfers: Sequence[Transfer], *, by: str, at:
     return transfer_ids
 
 
+_CHANGE = (
+    update(ledger_balances)
+    .where(ledger_balances.c.account_id == bindparam("account"))
+    .values(balance=ledger_balances.c.balance + bindparam("change"), updated_at=bindparam("at"))
+)
+_CHANGE_ABOVE_ZERO = _CHANGE.where(ledger_balances.c.balance >= bindparam("needed"))
+
+
 def _change_balance(
     connection: Connection, account_id: UUID, change: int, *, at: datetime, floor: bool = False
 ) -> bool:
     """Add ``change`` to the balance; with ``floor``, only if it stays at or above zero. False when nothing changed."""
-    condition = ledger_balances.c.account_id == account_id
+    values: dict[str, Any] = {"account": account_id, "change": change, "at": at}
+    statement = _CHANGE
     if floor and change < 0:
-        condition = and_(condition, ledger_balances.c.balance >= -change)
-    result = connection.execute(
-        update(ledger_balances).where(condition).values(balance=ledger_balances.c.balance + change, updated_at=at)
-    )
+        statement, values["needed"] = _CHANGE_ABOVE_ZERO, -change
+    result = connection.execute(statement, values)
     return result.rowcount == 1
 
 
@@ -233,6 +290,7 @@ def _change_guarded_balances(
             # these rows are still locked by this transaction, so putting the amounts back is exact.
             for undo_id, undo_change in applied:
                 _change_balance(connection, undo_id, -undo_change, at=at)
+            forget_account(connection, account)
             if change > 0:
                 raise LookupError(
                     f"ledger account {account_ids[account]} has no balance row; run `canasta ledger check`"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from canasta.adapters.db import ledger_store
 from canasta.adapters.db.card_tables import cards
@@ -17,16 +17,75 @@ from canasta.adapters.db.ledger_grants import insert_new
 from canasta.adapters.db.ledger_tables import ledger_accounts, ledger_balances
 from canasta.adapters.db.redemption_tables import devices, redemption_failures, redemptions
 from canasta.adapters.db.tables import households
-from canasta.domain.ledger import AccountKind, Transfer, benefit_asset
+from canasta.domain.ledger import Account, AccountKind, Transfer, benefit_asset
 
 __all__ = ["SqlRedemptionStore"]
 
 Row = dict[str, Any]
 
 
-def _one(connection: Connection, query: Any) -> Row | None:
-    row = connection.execute(query).mappings().first()
+def _one(connection: Connection, query: Any, values: Mapping[str, Any] | None = None) -> Row | None:
+    row = connection.execute(query, values).mappings().first()
     return dict(row) if row is not None else None
+
+
+# The statements of every redemption are built once, with bound parameters: building a statement costs more
+# Python time than SQLAlchemy's cache of compiled SQL saves, and these run for every redemption in the country.
+def _context_statement() -> Any:
+    point, device = distribution_points.c, devices.c
+    wanted = {
+        "earlier_fingerprint": select(redemptions.c.fingerprint).where(redemptions.c.id == bindparam("redemption_id")),
+        **{
+            f"point_{name}": select(point[name]).where(point.code == bindparam("point_code"))
+            for name in ("id", "code", "area_code", "status")
+        },
+        **{
+            f"device_{name}": select(device[name]).where(device.user_id == bindparam("user_id"))
+            for name in ("id", "point_id", "status", "name")
+        },
+    }
+    return select(*(inner.scalar_subquery().label(label) for label, inner in wanted.items()))
+
+
+_CONTEXT = _context_statement()
+_CARD_HOLDER = (
+    select(cards.c.card_number, cards.c.state, cards.c.household_id, households.c.status.label("household_status"))
+    .join(households, households.c.id == cards.c.household_id)
+    .where(cards.c.card_number == bindparam("number"))
+)
+_ENTITLEMENT_ACCOUNT = ledger_accounts.alias("entitlement_account")
+_ENTITLEMENTS_DUE = (
+    select(
+        entitlements,
+        programmes.c.code.label("programme_code"),
+        cycles.c.state.label("cycle_state"),
+        cycles.c.programme_document,
+        func.coalesce(ledger_balances.c.balance, 0).label("held"),
+        _ENTITLEMENT_ACCOUNT.c.id.label("ledger_account_id"),
+    )
+    .join(programmes, programmes.c.id == entitlements.c.programme_id)
+    .join(cycles, cycles.c.id == entitlements.c.cycle_id)
+    .outerjoin(
+        _ENTITLEMENT_ACCOUNT,
+        and_(
+            _ENTITLEMENT_ACCOUNT.c.owner_id == entitlements.c.id,
+            _ENTITLEMENT_ACCOUNT.c.kind == AccountKind.HOUSEHOLD_ENTITLEMENT.value,
+            _ENTITLEMENT_ACCOUNT.c.asset == bindparam("asset"),
+        ),
+    )
+    .outerjoin(ledger_balances, ledger_balances.c.account_id == _ENTITLEMENT_ACCOUNT.c.id)
+    .where(
+        entitlements.c.household_id == bindparam("household_id"),
+        programmes.c.code == bindparam("programme_code"),
+        entitlements.c.state.in_(("open", "carried_over", "redeemed")),
+    )
+    .order_by(entitlements.c.valid_from, entitlements.c.id)
+)
+_MARK_REDEEMED = (
+    update(entitlements)
+    .where(entitlements.c.id == bindparam("entitlement_id"), entitlements.c.state.in_(("open", "carried_over")))
+    .values(state="redeemed")
+)
 
 
 class SqlRedemptionStore:
@@ -40,32 +99,12 @@ class SqlRedemptionStore:
         point with that code (``point_id``, ``point_code``, ``point_area_code``, ``point_status``) and the caller's
         device if it is one (``device_id``, ``device_point_id``, ``device_status``, ``device_name``); None where
         there is nothing."""
-        point = distribution_points.c
-        device = devices.c
-        wanted = {
-            "earlier_fingerprint": select(redemptions.c.fingerprint).where(redemptions.c.id == redemption_id),
-            **{
-                f"point_{name}": select(point[name]).where(point.code == point_code)
-                for name in ("id", "code", "area_code", "status")
-            },
-            **{
-                f"device_{name}": select(device[name]).where(device.user_id == user_id)
-                for name in ("id", "point_id", "status", "name")
-            },
-        }
-        query = select(*(inner.scalar_subquery().label(label) for label, inner in wanted.items()))
-        return dict(self.connection.execute(query).mappings().one())
+        values = {"redemption_id": redemption_id, "point_code": point_code, "user_id": user_id}
+        return dict(self.connection.execute(_CONTEXT, values).mappings().one())
 
     def card_holder(self, number: str) -> Row | None:
         """The card with that number and its household's status (``household_status``)."""
-        query = (
-            select(
-                cards.c.card_number, cards.c.state, cards.c.household_id, households.c.status.label("household_status")
-            )
-            .join(households, households.c.id == cards.c.household_id)
-            .where(cards.c.card_number == number)
-        )
-        return _one(self.connection, query)
+        return _one(self.connection, _CARD_HOLDER, {"number": number})
 
     def household_by_reference(self, reference: str) -> Row | None:
         return _one(
@@ -79,34 +118,18 @@ class SqlRedemptionStore:
         """The household's entitlements of the programme that are open, carried over or redeemed (to say "nothing
         left" rather than "none"), oldest first, each with its cycle's state, its programme as the cycle pinned it,
         and what its ledger account holds (``held``; 0 when it was never granted)."""
-        account = ledger_accounts.alias("entitlement_account")
-        query = (
-            select(
-                entitlements,
-                programmes.c.code.label("programme_code"),
-                cycles.c.state.label("cycle_state"),
-                cycles.c.programme_document,
-                func.coalesce(ledger_balances.c.balance, 0).label("held"),
-            )
-            .join(programmes, programmes.c.id == entitlements.c.programme_id)
-            .join(cycles, cycles.c.id == entitlements.c.cycle_id)
-            .outerjoin(
-                account,
-                and_(
-                    account.c.owner_id == entitlements.c.id,
-                    account.c.kind == AccountKind.HOUSEHOLD_ENTITLEMENT.value,
-                    account.c.asset == benefit_asset(programme_code),
-                ),
-            )
-            .outerjoin(ledger_balances, ledger_balances.c.account_id == account.c.id)
-            .where(
-                entitlements.c.household_id == household_id,
-                programmes.c.code == programme_code,
-                entitlements.c.state.in_(("open", "carried_over", "redeemed")),
-            )
-            .order_by(entitlements.c.valid_from, entitlements.c.id)
+        asset = benefit_asset(programme_code)
+        values = {"household_id": household_id, "programme_code": programme_code, "asset": asset}
+        rows = [dict(row) for row in self.connection.execute(_ENTITLEMENTS_DUE, values).mappings()]
+        ledger_store.note_accounts(
+            self.connection,
+            {
+                Account(AccountKind.HOUSEHOLD_ENTITLEMENT, asset, row["id"]): row["ledger_account_id"]
+                for row in rows
+                if row["ledger_account_id"] is not None
+            },
         )
-        return [dict(row) for row in self.connection.execute(query).mappings()]
+        return rows
 
     def claim(self, values: Mapping[str, Any]) -> bool:
         """Insert the redemption record unless its id exists; False when it does. On PostgreSQL a concurrent
@@ -122,11 +145,7 @@ class SqlRedemptionStore:
         return ledger_store.post(self.connection, transfers, by=by, at=at)
 
     def mark_redeemed(self, entitlement_id: UUID) -> None:
-        self.connection.execute(
-            update(entitlements)
-            .where(entitlements.c.id == entitlement_id, entitlements.c.state.in_(("open", "carried_over")))
-            .values(state="redeemed")
-        )
+        self.connection.execute(_MARK_REDEEMED, {"entitlement_id": entitlement_id})
 
     def insert_failure(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(redemption_failures.insert().values(**values))

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from canasta.adapters.db.tables import tokens, users
 from canasta.domain.access import Actor, Role
@@ -145,15 +145,19 @@ def _check_shape(token: str) -> None:
     raise InvalidTokenError("too_long" if len(token) > len(TOKEN_PREFIX) + 43 else "malformed")
 
 
+# Built once: every authenticated request runs it.
+_TOKEN_OWNER = (
+    select(users.c.id, users.c.name, users.c.role, users.c.area_codes, users.c.is_active, tokens.c.expires_at,
+           tokens.c.revoked_at)
+    .join(users, users.c.id == tokens.c.user_id)
+    .where(tokens.c.token_hash == bindparam("digest"))
+)  # fmt: skip
+
+
 def authenticate_token(connection: Connection, token: str, *, at: datetime) -> Actor:
     """The actor behind a bearer token; raises :class:`InvalidTokenError` if it is not valid at ``at``."""
     _check_shape(token)
-    row = connection.execute(
-        select(users.c.id, users.c.name, users.c.role, users.c.area_codes, users.c.is_active, tokens.c.expires_at,
-               tokens.c.revoked_at)
-        .join(users, users.c.id == tokens.c.user_id)
-        .where(tokens.c.token_hash == _digest(token))
-    ).first()  # fmt: skip
+    row = connection.execute(_TOKEN_OWNER, {"digest": _digest(token)}).first()
     if row is None:
         raise InvalidTokenError("unknown")
     if row.revoked_at is not None:

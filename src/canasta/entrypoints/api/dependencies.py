@@ -31,7 +31,23 @@ def route_key(request: Request) -> str:
     return f"{request.method} {path}"
 
 
-def current_actor(request: Request) -> Actor:
+def unit_of_work(request: Request) -> Iterator[Connection]:
+    """The request's one connection and transaction: committed when the route returns, rolled back if it raises.
+
+    The bearer token is checked on it too, so a request takes one connection from the pool, not two.
+    """
+    with _canasta(request).engine.connect() as connection:
+        yield connection
+        if connection.in_transaction():
+            connection.commit()
+
+
+# ``scope="function"``: the transaction commits when the route function returns and before anything is sent, so a
+# commit that fails (and with it the access-log entries) answers an error instead of data that was never logged.
+UnitOfWork = Annotated[Connection, Depends(unit_of_work, scope="function")]
+
+
+def current_actor(request: Request, connection: UnitOfWork) -> Actor:
     """The authenticated actor, allowed by the authorisation table for this route; else 401 or 403."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -39,8 +55,7 @@ def current_actor(request: Request) -> Actor:
         raise AuthenticationError("a bearer token is required")
     canasta = _canasta(request)
     try:
-        with canasta.engine.connect() as connection:
-            actor = authenticate_token(connection, token.strip(), at=canasta.clock.now())
+        actor = authenticate_token(connection, token.strip(), at=canasta.clock.now())
     except InvalidTokenError as error:
         record_refusal(request, kind="token_refused", reason=error.reason, detail="bearer token refused")
         raise
@@ -60,17 +75,6 @@ def request_context(request: Request) -> RequestContext:
     route = route_key(request)
     request_id = getattr(request.state, "request_id", None) or "-"
     return RequestContext(request_id=request_id, route=route, purpose=purpose_of(route))
-
-
-def unit_of_work(request: Request) -> Iterator[Connection]:
-    """One transaction for the request, committed when the route returns without error."""
-    with _canasta(request).engine.begin() as connection:
-        yield connection
-
-
-# ``scope="function"``: the transaction commits when the route function returns and before anything is sent, so a
-# commit that fails (and with it the access-log entries) answers an error instead of data that was never logged.
-UnitOfWork = Annotated[Connection, Depends(unit_of_work, scope="function")]
 
 
 def registry(request: Request, actor: CurrentActor, connection: UnitOfWork) -> Registry:

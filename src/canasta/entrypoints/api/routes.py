@@ -39,7 +39,8 @@ from canasta.services import registry as use_cases
 __all__ = ["router"]
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 409, 422, 429, 503)  # 429: a read quota; 503: the access log could not be written
 }
 router = APIRouter(responses=PROBLEMS)
 MAX_PAGE = 50
@@ -313,7 +314,9 @@ def decide_appeal(
 
 
 @router.post("/redemptions", response_model=SignedReceipt, tags=["redemptions"])
-def create_redemption(body: RedemptionCreate, request: Request, actor: CurrentActor) -> dict[str, Any]:
+def create_redemption(
+    body: RedemptionCreate, request: Request, actor: CurrentActor, connection: UnitOfWork
+) -> dict[str, Any]:
     """Hand a household what is due: verify its card (or look it up, with a reason), check the entitlement and the
     stock, post the ledger transfers and answer with a signed receipt. The same redemption id always gets the same
     answer; every refusal is recorded with its reason."""
@@ -323,11 +326,11 @@ def create_redemption(body: RedemptionCreate, request: Request, actor: CurrentAc
     canasta: Canasta = request.app.state.canasta
     payload = body.model_dump(mode="json", exclude_none=True)
     try:
-        with canasta.engine.begin() as connection:
-            access = canasta.access_recorder(connection, actor, request_context(request))
-            return redeem(canasta.redemptions(connection, access), actor, payload)
+        access = canasta.access_recorder(connection, actor, request_context(request))
+        return redeem(canasta.redemptions(connection, access), actor, payload)
     except DomainError as error:
+        connection.rollback()  # nothing of the refused redemption stays; its refusal is recorded and kept
         if not (isinstance(error, ConflictError) and error.code == "redemption_id_reused"):
-            with canasta.engine.begin() as connection:
-                record_refusal(canasta.redemptions(connection), actor, payload, error)
+            record_refusal(canasta.redemptions(connection), actor, payload, error)
+            connection.commit()
         raise
