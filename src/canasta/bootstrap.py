@@ -92,10 +92,12 @@ class Canasta:
             access=access,
         )
 
-    def offline(self) -> Offline:
-        """The offline use cases' collaborators: each record is decided in a transaction of its own."""
+    def offline(self, actor: Actor | None = None, context: RequestContext | None = None) -> Offline:
+        """The offline use cases' collaborators: each record is decided in a transaction of its own, and with an
+        ``actor`` (the uploading device or operator) every household whose entitlement a record touches is logged."""
         from canasta.adapters.crypto.records import verify_record_signature
         from canasta.adapters.db.offline_store import SqlOfflineStore
+        from canasta.domain.audit import Action, Category
         from canasta.services.cards import export_revocation_list, export_trust_list
         from canasta.services.offline import OfflineUnit
 
@@ -105,10 +107,18 @@ class Canasta:
         def transaction() -> Iterator[OfflineUnit]:
             with self.engine.begin() as connection:
                 cards = self.cards(connection)
+                record_access = None
+                if actor is not None and context is not None:
+                    recorder = self.access_recorder(connection, actor, context)
+
+                    def record_access(household_id: UUID, recorder: AccessRecorder = recorder) -> None:
+                        recorder.record(Action.WRITE, household_id, (Category.ENTITLEMENTS, Category.CARD))
+
                 yield OfflineUnit(
                     SqlOfflineStore(connection),
                     sign=lambda document: signer.sign(document, connection),
                     lists=lambda: (export_trust_list(cards), export_revocation_list(cards)),
+                    record_access=record_access,
                 )
 
         return Offline(transaction, verify=verify_record_signature, clock=self.clock, new_ids=self.new_ids)

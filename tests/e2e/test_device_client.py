@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from canasta.adapters.db.access_log_tables import access_log
 from canasta.adapters.db.device_store import OfflineLimits, revoke_device
 from canasta.adapters.db.users import add_user, issue_token
 from canasta.adapters.device import ClientTransport, OfflineDevice, StateFile, new_state
@@ -67,6 +69,13 @@ def test_a_device_syncs_redeems_offline_within_what_is_due_and_uploads(setup: Se
     report = device.upload()
     assert [(item["counter"], item["status"]) for item in report["results"]] == [(1, "applied"), (2, "applied")]
     assert device.status()["pending"] == 0
+    with setup.scene.app.engine.connect() as connection:  # each applied record is logged against the household
+        logged = connection.execute(
+            select(access_log.c.household_id, access_log.c.actor_name, access_log.c.purpose).where(
+                access_log.c.route == "POST /devices/uploads"
+            )
+        ).all()
+    assert [tuple(row) for row in logged] == [(setup.scene.household_id, "kiosk-1", "offline distribution")] * 2
     device.sync()  # settled records are pruned; the new bundle has nothing left for H1
     assert device.state["records"] == []
     assert device.bundle.leases == ()

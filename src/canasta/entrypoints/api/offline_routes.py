@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from canasta.bootstrap import Canasta
 from canasta.domain.offline import MAX_BATCH
-from canasta.entrypoints.api.dependencies import CurrentActor
+from canasta.entrypoints.api.dependencies import CurrentActor, request_context
 from canasta.entrypoints.api.routes import PROBLEMS
 from canasta.entrypoints.api.schemas import Request as RequestBody
 
@@ -82,4 +82,5 @@ def device_uploads(body: OfflineUpload, request: Request, actor: CurrentActor) -
     from canasta.services.offline import upload_records
 
     canasta: Canasta = request.app.state.canasta
-    return upload_records(canasta.offline(), actor, body.model_dump(mode="json", exclude_none=True))
+    offline = canasta.offline(actor, request_context(request))
+    return upload_records(offline, actor, body.model_dump(mode="json", exclude_none=True))

@@ -56,6 +56,8 @@ class OfflineUnit:
     store: OfflineStore
     sign: Callable[[Mapping[str, Any]], dict[str, Any]]  # a document -> the envelope signed with the list key
     lists: Callable[[], tuple[bytes, bytes]]  # the signed trust list and revocation list, as exported now
+    # Logs, in this transaction, that a household's entitlement was drawn on (the access log; None off requests).
+    record_access: Callable[[UUID], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -270,6 +270,8 @@ def _apply(
         problems.append(f"made on {record.at.date()}, outside the entitlement's period")
     entitlement = Account(AccountKind.HOUSEHOLD_ENTITLEMENT, benefit_asset(due.programme_code), due.entitlement_id)
     held = store.balances([entitlement])[entitlement]
+    if unit.record_access is not None:  # applied or parked in suspense, the household's entitlement is touched
+        unit.record_access(row["household_id"])
     label = f"device:{device['name']}"[:64]
     if not problems:
         reference = str(record.redemption_id)
