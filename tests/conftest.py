@@ -12,6 +12,7 @@ failure, not a skip, so a green CI run means both kinds ran.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -80,3 +81,45 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
 
     with empty_database(server) as url:
         yield url
+
+
+# Nothing leaks (DESIGN section 8): whatever canasta logs during the whole suite, at the levels a deployment keeps
+# (the root logger's WARNING and any logger set lower), must not carry the personal data the tests write. The
+# handler only listens; it changes no level (a lower root level would make SQLAlchemy echo every statement).
+LEAK_CANARIES = ("José", "Peña", "Núñez", "V-1234567", "4121234567", "hipertensión", "Calle Real", "cnst_")
+
+
+class _LeakWatch(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record whose arguments do not format is no leak
+            return
+        text += (
+            " " + (self.formatter or logging.Formatter()).formatException(record.exc_info) if record.exc_info else ""
+        )
+        found = [canary for canary in LEAK_CANARIES if canary in text]
+        if found and len(self.leaks) < 20:
+            self.leaks.append(f"{record.name}: {found} in {text[:300]!r}")
+
+
+_LEAK_WATCH = _LeakWatch()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(_LEAK_WATCH)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logging.getLogger().removeHandler(_LEAK_WATCH)
+    if _LEAK_WATCH.leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("personal data or tokens were logged during the suite:", red=True)
+            for leak in _LEAK_WATCH.leaks:
+                reporter.write_line(f"  {leak}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
