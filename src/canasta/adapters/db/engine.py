@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,24 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
     cursor.close()
 
 
+class _NoRowsLogged(logging.Filter):
+    """Drops SQLAlchemy's records of rows read (written once its logger is turned up to DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+_NO_ROWS_LOGGED = _NoRowsLogged()
+
+
 def make_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout; their folder is created."""
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout; their folder is created.
+
+    Statements may be logged (where logging is turned up to INFO), never the values bound to them nor the rows
+    read: they are personal data. ``hide_parameters`` also keeps the values out of the text of database errors.
+    """
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NO_ROWS_LOGGED)  # once: a filter is added only once
+    options.setdefault("hide_parameters", True)
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):

@@ -28,7 +28,8 @@ from canasta.services.registry import Registry
 __all__ = ["ApprovalPublic", "ask_deactivation", "router"]
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 409, 422, 429, 503)  # 429: a read quota; 503: the access log could not be written
 }
 router = APIRouter(responses=PROBLEMS, tags=["approvals"])
 MAX_PAGE = use_cases.MAX_PAGE

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from canasta.domain.errors import (
     AuthenticationError,
@@ -23,7 +25,7 @@ from canasta.domain.errors import (
 )
 from canasta.domain.privacy import find_prohibited_category
 
-__all__ = ["install_error_handlers", "problem"]
+__all__ = ["UnexpectedErrorMiddleware", "install_error_handlers", "problem"]
 
 logger = logging.getLogger("canasta.api")
 MEDIA_TYPE = "application/problem+json"
@@ -84,7 +86,8 @@ async def _request_validation(_request: Request, error: Exception) -> JSONRespon
     assert isinstance(error, RequestValidationError)
     errors = []
     for item in error.errors():
-        location = _location(tuple(item.get("loc", ())))
+        # A JSON syntax error is located at ("body", character position): it is the body that is wrong.
+        location = "body" if item.get("type") == "json_invalid" else _location(tuple(item.get("loc", ())))
         name = str(item.get("loc", ("",))[-1])
         if item.get("type") == "extra_forbidden":
             category = find_prohibited_category(name)
@@ -106,18 +109,65 @@ async def _request_validation(_request: Request, error: Exception) -> JSONRespon
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:
+        # FastAPI's answer to a body it cannot read at all (bytes that are not UTF-8, say): bad input like a JSON
+        # syntax error, so the same 422 ``invalid_request`` naming the body.
+        message = "could not be read as JSON text"
+        return problem(422, "invalid_request", f"body: {message}", field="body",
+                       errors=[{"field": "body", "code": "body_unreadable", "message": message}])  # fmt: skip
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
     return problem(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
 
 
-async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
-    # Logged by type only: messages of unexpected errors can carry values from the request.
-    logger.error("unexpected error: %s", type(error).__name__)
+def _internal_error(error: Exception) -> JSONResponse:
+    # Logged by type and place only: messages of unexpected errors can carry values from the request or the
+    # database (a driver's duplicate-key detail, a parser's "invalid literal ...").
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    logger.error("unexpected error: %s%s", type(error).__name__, place)
     return problem(500, "internal_error", "an internal error occurred; nothing was committed")
 
 
+async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    return _internal_error(error)
+
+
+class UnexpectedErrorMiddleware:
+    """The last net: an exception no handler took is answered with the 500 problem here and goes no further.
+
+    Starlette's own last net answers it too, but then raises it again to the server, and the server logs it with
+    its message and traceback, values and all. Only a test client (it declares the ``http.response.debug``
+    extension, which servers do not) gets it raised again, so that a test sees the crash.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching)
+        except Exception as error:
+            response = _internal_error(error)
+            if not started:
+                await response(scope, receive, send)
+            if "http.response.debug" in scope.get("extensions", {}):
+                raise
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """The handlers, and :class:`UnexpectedErrorMiddleware` around every middleware added before this call."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -252,9 +252,12 @@ def _appeal_in_scope(appeals: Any, registry: RegistryDep, actor: CurrentActor, a
     from canasta.services.registry.context import household_in_scope
 
     appeal = appeals.store.appeal(appeal_id)
-    if appeal is None:
-        raise NotFoundError("no such appeal", field="appeal_id")
-    household_in_scope(registry, appeal["household_id"], actor)
+    try:
+        if appeal is None:
+            raise NotFoundError("no such appeal")
+        household_in_scope(registry, appeal["household_id"], actor)
+    except NotFoundError:  # one answer for both: which appeals exist elsewhere is not the caller's to learn
+        raise NotFoundError("no such appeal", field="appeal_id") from None
     registry.access.record(Action.WRITE, appeal["household_id"], (Category.APPEALS,))
 
 
@@ -274,9 +277,12 @@ def file_appeal(
     canasta: Canasta = request.app.state.canasta
     appeals = canasta.appeals(connection)
     decision = appeals.store.decision(decision_id)
-    if decision is None:
-        raise NotFoundError("no such decision", field="decision_id")
-    household_in_scope(registry, decision["household_id"], actor)
+    try:
+        if decision is None:
+            raise NotFoundError("no such decision")
+        household_in_scope(registry, decision["household_id"], actor)
+    except NotFoundError:  # a decision outside the caller's areas answers as a missing one
+        raise NotFoundError("no such decision", field="decision_id") from None
     registry.access.record(Action.WRITE, decision["household_id"], (Category.APPEALS,))
     return Created(id=file(appeals, actor, decision_id, grounds=body.grounds))
 

@@ -35,6 +35,17 @@ _PLAIN_PERSON_FIELDS = (
 )  # fmt: skip
 
 
+#: fields a record always has: a correction may change them, never clear them (an explicit null is refused)
+_REQUIRED_HOUSEHOLD_FIELDS = ("area_code", "monthly_income", "currency")
+_REQUIRED_PERSON_FIELDS = ("given_name", "family_name", "birth_date", "sex", "relationship")
+
+
+def _refuse_clearing(data: Mapping[str, Any], names: tuple[str, ...], prefix: str) -> None:
+    for name in names:
+        if name in data and data[name] is None:
+            raise ValidationError("must not be empty", field=prefix + name, code="required")
+
+
 def _plain(value: Any) -> Any:
     """Enum members as their stored value (``Sex.MALE`` -> 1, ``Relationship.HEAD`` -> ``"head"``)."""
     if isinstance(value, int):
@@ -44,6 +55,7 @@ def _plain(value: Any) -> Any:
 
 def household_values(data: Mapping[str, Any], registry: Registry, *, prefix: str = "") -> dict[str, Any]:
     """Validate the household fields present in ``data`` into column values."""
+    _refuse_clearing(data, _REQUIRED_HOUSEHOLD_FIELDS, prefix)
     values: dict[str, Any] = {}
     if "area_code" in data:
         if registry.store.area_level(data["area_code"]) != AreaLevel.PARISH.value:
@@ -69,6 +81,7 @@ def person_values(
     data: Mapping[str, Any], registry: Registry, *, prefix: str = ""
 ) -> tuple[dict[str, Any], dict[str, str | None], list[tuple[IdentifierKind, str]]]:
     """Validate person fields: column values, sensitive values to seal (None clears), identifiers to attach."""
+    _refuse_clearing(data, _REQUIRED_PERSON_FIELDS, prefix)
     values: dict[str, Any] = {}
     sensitive: dict[str, str | None] = {}
     identifiers: list[tuple[IdentifierKind, str]] = []
