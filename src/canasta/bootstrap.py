@@ -245,7 +245,9 @@ def bootstrap(
         )
     return Canasta(
         settings=settings,
-        engine=engine if engine is not None else make_engine(settings.database_url),
+        engine=engine
+        if engine is not None
+        else make_engine(settings.database_url, pool_size=settings.database_pool_size),
         sealer=FieldSealer(keys),
         keyring=SealedKeyring(keys),
         clock=clock if clock is not None else SystemClock(),

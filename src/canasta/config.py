@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         "sqlite:///var/canasta.db",
         description="SQLAlchemy URL of the registry database (SQLite file or `postgresql+psycopg://...`).",
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Database connections each server process keeps open (requests beyond it wait for one); "
+        "more than the requests one process serves at once only costs the database memory.",
+    )
     key_file: Path = Field(
         Path("var/canasta.keys.json"),
         description="Path of the key file made by `canasta init` (key-encryption and blind-index keys).",
