@@ -160,8 +160,14 @@ class Canasta:
             enabled=self.settings.access_log,
         )  # fmt: skip
 
-    def seal_access_log(self, *, batch: int = 10_000) -> list[Checkpoint]:
-        """Seal every entry waiting, a batch per transaction; the checkpoints written (none when none waited)."""
+    def seal_access_log(
+        self, *, batch: int = 10_000, lookback: timedelta | None = timedelta(seconds=10)
+    ) -> list[Checkpoint]:
+        """Seal every entry waiting, a batch per transaction; the checkpoints written (none when none waited).
+
+        Entries are looked for from ``lookback`` before the last sealed one; None looks through the whole log for
+        entries left behind by long transactions (see ``seal_pending``).
+        """
         from canasta.adapters.db.access_log import seal_pending
         from canasta.adapters.db.card_store import SqlCardStore
         from canasta.domain.access import Actor, Role
@@ -183,7 +189,7 @@ class Canasta:
                 def sign(message: bytes, key_id: str = key_id, sealed: bytes = sealed) -> tuple[str, bytes]:
                     return key_id, self.keyring.sign(key_id, sealed, message)
 
-                checkpoint = seal_pending(connection, sign=sign, now=self.clock.now(), batch=batch)
+                checkpoint = seal_pending(connection, sign=sign, now=self.clock.now(), batch=batch, lookback=lookback)
             if checkpoint is None:
                 return written
             written.append(checkpoint)

@@ -243,3 +243,32 @@ def test_the_application_works_as_its_role(pg_app: Canasta) -> None:
     assert [checkpoint.position for checkpoint in app.seal_access_log()] == [2]
     assert app.verify_access_log().ok
     engine.dispose()
+
+
+def test_an_entry_of_a_long_transaction_is_left_to_the_wide_sweep_and_then_sealed(app: Canasta) -> None:
+    from canasta.adapters.ids import new_ids
+
+    made_earlier = new_ids(1)[0]  # the id of an entry whose transaction began, then stayed open a while
+    _log(app, 3)
+    app.seal_access_log()
+    later = UUID(int=made_earlier.int + (60_000 << 80))  # its neighbours were made a minute after it
+
+    def ids(count: int) -> list[UUID]:
+        return [later] if count == 1 else new_ids(count)
+
+    with app.engine.begin() as connection:  # the neighbour commits first and is sealed ...
+        recorder = AccessRecorder(
+            SqlAccessLog(connection), OFFICER, RequestContext("req-n", "GET /households/{household_id}", "case"),
+            clock=app.clock, new_ids=ids,
+        )  # fmt: skip
+        recorder.record(Action.READ, UUID(int=55), ["identity"])
+    assert [checkpoint.position for checkpoint in app.seal_access_log()] == [4]
+    with app.engine.begin() as connection:  # ... then the long transaction commits its entry, made a minute before
+        recorder = AccessRecorder(
+            SqlAccessLog(connection), OFFICER, RequestContext("req-l", "GET /households/{household_id}", "case"),
+            clock=app.clock, new_ids=lambda count: [made_earlier],
+        )  # fmt: skip
+        recorder.record(Action.READ, UUID(int=56), ["identity"])
+    assert app.seal_access_log() == []  # outside the ordinary round's ten seconds
+    assert [checkpoint.position for checkpoint in app.seal_access_log(lookback=None)] == [5]
+    assert app.verify_access_log().ok

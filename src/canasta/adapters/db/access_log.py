@@ -85,18 +85,22 @@ class SqlAccessLog:
         return [entry_from_row(row) for row in rows]
 
 
-def _head(connection: Connection) -> tuple[int, bytes, datetime | None]:
+def _head(connection: Connection) -> tuple[int, bytes, UUID | None]:
+    """The chain's last position, its hash, and the entry sealed there (None for an empty chain)."""
     row = connection.execute(
-        select(audit_seals.c.position, audit_seals.c.chain_hash).order_by(audit_seals.c.position.desc()).limit(1)
+        select(audit_seals.c.position, audit_seals.c.chain_hash, audit_seals.c.entry_id)
+        .order_by(audit_seals.c.position.desc())
+        .limit(1)
     ).first()
     if row is None:
         return 0, GENESIS, None
-    at = connection.execute(
-        select(access_log.c.at)
-        .join(audit_seals, audit_seals.c.entry_id == access_log.c.id)
-        .where(audit_seals.c.position == row.position)
-    ).scalar()
-    return int(row.position), bytes(row.chain_hash), at
+    return int(row.position), bytes(row.chain_hash), row.entry_id
+
+
+def _id_floor(entry_id: UUID, lookback: timedelta) -> UUID:
+    """The smallest UUIDv7 of ``lookback`` before ``entry_id``'s time: entry ids sort by the time they were made."""
+    made_ms = entry_id.int >> 80
+    return UUID(int=max(0, made_ms - int(lookback.total_seconds() * 1000)) << 80)
 
 
 def seal_pending(
@@ -105,22 +109,24 @@ def seal_pending(
     sign: Callable[[bytes], tuple[str, bytes]],
     now: datetime,
     batch: int = 10_000,
-    lookback: timedelta = timedelta(hours=1),
+    lookback: timedelta | None = timedelta(seconds=10),
 ) -> Checkpoint | None:
     """Seal up to ``batch`` unsealed entries and sign a checkpoint of the new head; None when none waited.
 
-    Entries are looked for from ``lookback`` before the newest sealed one onwards: a transaction that stays open
-    longer than that would leave its entries behind, and ``canasta audit verify`` reports them as unsealed.
+    Entries are looked for among those made from ``lookback`` before the last sealed one onwards (by their
+    time-ordered ids, a range of the primary key), so a round reads what is new plus a short margin, however long
+    the log. An entry of a transaction that stayed open longer than that is left behind: ``canasta audit verify``
+    reports it as unsealed, and a round with ``lookback=None`` (``canasta audit seal --full``) takes it.
     """
     if connection.dialect.name == "postgresql":
         got = connection.execute(select(func.pg_try_advisory_xact_lock(_SEALER_LOCK))).scalar()
         if not got:
             return None  # another sealer is at work; it will take these entries
-    position, previous, newest_at = _head(connection)
+    position, previous, last_entry = _head(connection)
     sealed = exists().where(audit_seals.c.entry_id == access_log.c.id)
     query = select(*_ENTRY_COLUMNS).where(~sealed)
-    if newest_at is not None:
-        query = query.where(access_log.c.at >= newest_at - lookback)
+    if last_entry is not None and lookback is not None:
+        query = query.where(access_log.c.id >= _id_floor(last_entry, lookback))
     rows = connection.execute(query.order_by(access_log.c.at, access_log.c.id).limit(batch)).all()
     if not rows:
         return None

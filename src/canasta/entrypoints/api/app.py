@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -25,11 +26,18 @@ logger = logging.getLogger("canasta.audit")
 
 
 def _sealer(canasta: Canasta, stop: threading.Event) -> None:
-    """Seal the access log every few seconds, off the request path, until ``stop`` is set."""
+    """Seal the access log every few seconds, off the request path, until ``stop`` is set.
+
+    A round looks at the entries made since shortly before the last sealed one; one round in 60 looks ten minutes
+    back, for entries of transactions that were open long (``canasta audit verify`` names any still left).
+    """
     interval = canasta.settings.audit_seal_seconds
+    rounds = 0
     while not stop.wait(interval):
+        rounds += 1
+        lookback = timedelta(minutes=10) if rounds % 60 == 0 else timedelta(seconds=10)
         try:
-            canasta.seal_access_log()
+            canasta.seal_access_log(lookback=lookback)
         except Exception as error:  # a failed round is retried at the next; verify reports gaps
             logger.error("sealing the access log failed: %s", type(error).__name__)
 

@@ -31,11 +31,16 @@ def audit() -> None:
 
 
 @audit_app.command("seal")
-def seal(as_json: AsJson = False) -> None:
+def seal(
+    full: Annotated[
+        bool, typer.Option("--full", help="Look through the whole log for entries left behind (verify names them).")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
     """Chain every access-log entry not sealed yet and sign a checkpoint of the new head."""
     app = build()
     try:
-        written = app.seal_access_log()
+        written = app.seal_access_log(lookback=None) if full else app.seal_access_log()
     finally:
         app.close()
     head = written[-1] if written else None
