@@ -35,6 +35,7 @@ __all__ = [
     "unsealed_older_than",
 ]
 
+_APPEND = insert(access_log)
 _SEALER_LOCK = 0x63616E61  # "cana": the advisory lock of the sealer on PostgreSQL
 _ENTRY_COLUMNS = list(access_log.c)
 
@@ -67,7 +68,8 @@ class SqlAccessLog:
             }
             for entry in entries
         ]  # fmt: skip
-        self.connection.execute(insert(access_log), rows)
+        # One row (a redemption, a record read) goes as a plain INSERT, not through the many-rows path.
+        self.connection.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
 
     def reads_since(self, actor_id: UUID, since: datetime) -> int:
         """How many records the actor read or found since ``since`` (for the per-user quota)."""
