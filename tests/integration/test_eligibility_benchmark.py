@@ -26,7 +26,10 @@ def test_the_benchmark_runs_end_to_end(database_url: str, size: int, monkeypatch
     assert result["leased"] == result["entitlements"]  # a point in every state: every household has a home point
     assert result["seconds"] > 0
     assert result["baseline_seconds"] > 0
-    assert result["ratio"] == pytest.approx(result["baseline_seconds"] / result["seconds"], abs=0.05)  # both rounded
+    # The times are rounded to the millisecond; at this size that alone moves their quotient by several percent.
+    low = max(result["baseline_seconds"] - 0.0005, 0) / (result["seconds"] + 0.0005)
+    high = (result["baseline_seconds"] + 0.0005) / max(result["seconds"] - 0.0005, 1e-9)
+    assert low - 0.001 <= result["ratio"] <= high + 0.001
 
 
 @pytest.mark.postgres
