@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from canasta.adapters.clock import FixedClock
 from canasta.adapters.db.access_log import SqlAccessLog
 from canasta.adapters.db.alerts import record_alert
 from canasta.bootstrap import Canasta
@@ -125,8 +126,6 @@ def test_verification_names_each_kind_of_tampering(app: Canasta, statements: lis
 
 
 def test_a_forged_entry_older_than_the_seal_is_found(app: Canasta) -> None:
-    from dataclasses import replace
-
     _log(app, 3)
     app.seal_access_log()
     _log(app, 1, start=3)  # written after the seal, at the seal's time: not yet sealed, and not suspicious
@@ -135,18 +134,10 @@ def test_a_forged_entry_older_than_the_seal_is_found(app: Canasta) -> None:
     with app.engine.begin() as connection:
         recorder = AccessRecorder(
             SqlAccessLog(connection), OFFICER, RequestContext("req-x", "GET /households/{household_id}", "case"),
-            clock=replace(app, clock=_Clock(app.clock.now() - timedelta(days=1))).clock, new_ids=app.new_ids,
+            clock=FixedClock(app.clock.now() - timedelta(days=1)), new_ids=app.new_ids,
         )  # fmt: skip
         recorder.record(Action.READ, UUID(int=77), ["identity"])
     assert _kinds(app) == ["unsealed"]
-
-
-class _Clock:
-    def __init__(self, at: Any) -> None:
-        self.at = at
-
-    def now(self) -> Any:
-        return self.at
 
 
 def test_a_tail_cut_off_with_its_checkpoints_is_caught_by_an_auditors_anchor(app: Canasta, tmp_path: Path) -> None:

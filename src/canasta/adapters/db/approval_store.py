@@ -20,7 +20,6 @@ from canasta.services.audit import RequestContext
 
 if TYPE_CHECKING:
     from canasta.config import Settings
-    from canasta.services.audit import AccessRecorder
     from canasta.services.cards import Cards
     from canasta.services.cycles import Eligibility
     from canasta.services.ports import Clock, Sealer
@@ -153,7 +152,7 @@ class _Parts(Protocol):
     def new_ids(self) -> Callable[[int], list[UUID]]: ...
     def cards(self, connection: Connection) -> Cards: ...
     def eligibility(self, connection: Connection) -> Eligibility: ...
-    def access_recorder(self, connection: Connection, actor: Actor, context: RequestContext) -> AccessRecorder: ...
+    def registry(self, connection: Connection, actor: Actor, context: RequestContext | None = None) -> Registry: ...
 
 
 def approvals_on(
@@ -165,9 +164,6 @@ def approvals_on(
     log names the request); otherwise one is made for the acting user, its accesses logged under ``context``
     (by default a command run on the server, purpose "deactivation").
     """
-    from canasta.adapters.db.registry_store import SqlRegistryStore
-    from canasta.adapters.db.repositories import load_custom_fields
-    from canasta.services.registry import Registry
 
     def make_registry(actor: Actor) -> Registry:
         if registry is not None:
@@ -175,10 +171,7 @@ def approvals_on(
         where = context or RequestContext(
             request_id=f"cli-{parts.new_ids(1)[0]}", route="canasta approvals", purpose="deactivation"
         )
-        return Registry(
-            SqlRegistryStore(connection), sealer=parts.sealer, clock=parts.clock, new_ids=parts.new_ids,
-            definitions=load_custom_fields(connection), access=parts.access_recorder(connection, actor, where),
-        )  # fmt: skip
+        return parts.registry(connection, actor, where)
 
     return Approvals(
         SqlApprovalStore(connection),
