@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,3 +63,24 @@ def make_canasta(database_url: str, *, keys: KeyMaterial | None = None) -> Canas
         if not connection.exec_driver_sql("SELECT 1 FROM areas").first():
             load_areas(connection, [(i, list(area)) for i, area in enumerate(AREAS, start=2)])
     return bootstrap(settings, engine=engine, keys=keys or KeyMaterial.generate(), clock=FixedClock(NOW))
+
+
+TEST_PASSWORD = "correct horse battery staple"  # the test users' password, not a secret
+
+
+def sign_in(
+    app: Canasta, users: Iterable[tuple[str, str, list[str]]], *, password: str = TEST_PASSWORD
+) -> dict[str, dict[str, str]]:
+    """Add each ``(name, role, areas)`` user and give back an ``Authorization`` header per name (an hour's token)."""
+    from datetime import timedelta
+
+    from canasta.adapters.db.users import add_user, issue_token
+
+    headers: dict[str, dict[str, str]] = {}
+    with app.engine.begin() as connection:
+        for name, role, areas in users:
+            add_user(connection, user_id=app.new_ids(1)[0], name=name, role=role, password=password,
+                     area_codes=areas, at=NOW)  # fmt: skip
+            token = issue_token(connection, token_id=app.new_ids(1)[0], name=name, at=NOW, lifetime=timedelta(hours=1))
+            headers[name] = {"Authorization": f"Bearer {token}"}
+    return headers

@@ -18,7 +18,7 @@ from canasta.adapters.db.users import add_user, issue_token
 from canasta.bootstrap import Canasta
 from canasta.entrypoints.api.app import create_app
 from tests.e2e.test_api import PASSWORD, household_body
-from tests.factories import NOW, make_canasta
+from tests.factories import NOW, make_canasta, sign_in
 
 
 @dataclasses.dataclass
@@ -36,19 +36,11 @@ class Api:
 def _api(database_url: str, **settings: Any) -> Iterator[Api]:
     canasta = make_canasta(database_url)
     canasta = dataclasses.replace(canasta, settings=canasta.settings.model_copy(update=settings))
-    headers: dict[str, dict[str, str]] = {}
-    with canasta.engine.begin() as connection:
-        for name, role, areas in (
-            ("officer", "enrolment_officer", ["VE-01"]),
-            ("national", "enrolment_officer", []),
-            ("manager", "programme_manager", []),
-        ):
-            add_user(connection, user_id=canasta.new_ids(1)[0], name=name, role=role, password=PASSWORD,
-                     area_codes=areas, at=NOW)  # fmt: skip
-            token = issue_token(
-                connection, token_id=canasta.new_ids(1)[0], name=name, at=NOW, lifetime=timedelta(hours=1)
-            )
-            headers[name] = {"Authorization": f"Bearer {token}"}
+    headers = sign_in(canasta, [
+        ("officer", "enrolment_officer", ["VE-01"]),
+        ("national", "enrolment_officer", []),
+        ("manager", "programme_manager", []),
+    ], password=PASSWORD)  # fmt: skip
     with TestClient(create_app(canasta), raise_server_exceptions=False) as client:
         yield Api(client, canasta, headers)
     canasta.close()

@@ -9,10 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from canasta.adapters.db.integrity import broken_references
-from canasta.adapters.db.users import add_user, issue_token
 from canasta.entrypoints.api.app import create_app
 from canasta.entrypoints.api.authorisation import PUBLIC, ROUTE_ROLES
-from tests.factories import NOW, make_canasta
+from tests.factories import make_canasta, sign_in
 
 PASSWORD = "correct horse battery staple"
 
@@ -20,22 +19,12 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def api(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     canasta = make_canasta(database_url)
-    headers: dict[str, dict[str, str]] = {}
-    from datetime import timedelta
-
-    with canasta.engine.begin() as connection:
-        for name, role, areas in (
-            ("officer", "enrolment_officer", []),
-            ("local", "enrolment_officer", ["VE-02"]),
-            ("auditor", "auditor", []),
-            ("carla", "grievance_officer", []),
-        ):
-            add_user(connection, user_id=canasta.new_ids(1)[0], name=name, role=role, password=PASSWORD,
-                     area_codes=areas, at=NOW)  # fmt: skip
-            token = issue_token(
-                connection, token_id=canasta.new_ids(1)[0], name=name, at=NOW, lifetime=timedelta(hours=1)
-            )
-            headers[name] = {"Authorization": f"Bearer {token}"}
+    headers = sign_in(canasta, [
+        ("officer", "enrolment_officer", []),
+        ("local", "enrolment_officer", ["VE-02"]),
+        ("auditor", "auditor", []),
+        ("carla", "grievance_officer", []),
+    ], password=PASSWORD)  # fmt: skip
     with TestClient(create_app(canasta), raise_server_exceptions=False) as client:
         yield client, headers
     with canasta.engine.connect() as connection:

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from canasta.adapters.db.integrity import broken_references
-from canasta.adapters.db.users import add_user, issue_token
 from canasta.entrypoints.api.app import create_app
-from tests.factories import AREAS, NOW, make_canasta, person_row, write_csv
+from tests.factories import AREAS, make_canasta, person_row, sign_in, write_csv
 
 PASSWORD = "correct horse battery staple"
 Client = tuple[TestClient, dict[str, dict[str, str]]]
@@ -27,21 +25,13 @@ Client = tuple[TestClient, dict[str, dict[str, str]]]
 @pytest.fixture
 def api(database_url: str) -> Iterator[Client]:
     canasta = make_canasta(database_url)
-    headers: dict[str, dict[str, str]] = {}
-    with canasta.engine.begin() as connection:
-        for name, role, areas in (
-            ("officer", "enrolment_officer", []),
-            ("second", "enrolment_officer", []),
-            ("local", "enrolment_officer", ["VE-02"]),
-            ("auditor", "auditor", []),
-            ("manager", "programme_manager", []),
-        ):
-            add_user(connection, user_id=canasta.new_ids(1)[0], name=name, role=role, password=PASSWORD,
-                     area_codes=areas, at=NOW)  # fmt: skip
-            token = issue_token(
-                connection, token_id=canasta.new_ids(1)[0], name=name, at=NOW, lifetime=timedelta(hours=1)
-            )
-            headers[name] = {"Authorization": f"Bearer {token}"}
+    headers = sign_in(canasta, [
+        ("officer", "enrolment_officer", []),
+        ("second", "enrolment_officer", []),
+        ("local", "enrolment_officer", ["VE-02"]),
+        ("auditor", "auditor", []),
+        ("manager", "programme_manager", []),
+    ], password=PASSWORD)  # fmt: skip
     with TestClient(create_app(canasta), raise_server_exceptions=False) as client:
         yield client, headers
     with canasta.engine.connect() as connection:
