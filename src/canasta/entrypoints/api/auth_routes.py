@@ -8,10 +8,13 @@ the name exists.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 
 from canasta.adapters.db import login_throttle
 from canasta.adapters.db.alerts import record_alert
@@ -25,7 +28,9 @@ from canasta.entrypoints.api.refusals import client_address, client_label
 from canasta.entrypoints.api.routes import PROBLEMS
 from canasta.entrypoints.api.schemas import LoginRequest, TokenPublic
 
-__all__ = ["login_policy", "router"]
+__all__ = ["locked", "login_policy", "router", "throttled"]
+
+T = TypeVar("T")
 
 router = APIRouter(responses=PROBLEMS)
 
@@ -42,13 +47,51 @@ def login_policy(canasta: Canasta) -> login_throttle.LoginPolicy:
     )
 
 
-def _locked(until: datetime, at: datetime) -> JSONResponse:
+def locked(until: datetime, at: datetime, advice: str) -> JSONResponse:
+    """``429 login_locked`` with ``Retry-After``: the seconds left until ``until``."""
     seconds = max(1, math.ceil((until - at).total_seconds()))
-    response = problem(
-        429, "login_locked", f"too many failed sign-ins; try again in {seconds} seconds or ask an administrator"
-    )
-    response.headers["Retry-After"] = str(seconds)
-    return response
+    return problem(
+        429, "login_locked", f"too many failed sign-ins; try again in {seconds} seconds or {advice}",
+        retry_after=seconds,
+    )  # fmt: skip
+
+
+def throttled(
+    request: Request,
+    subjects: Sequence[login_throttle.Subject],
+    attempt: Callable[[Connection], T],
+    *,
+    alert: Callable[[Connection, login_throttle.Lockout], tuple[str, str | None]],
+    advice: str,
+) -> T | JSONResponse:
+    """A sign-in counted against ``subjects``: refused while they are locked; a success clears the first one's
+    count; a failure counts against all, and a lockout it causes is a security alert (``alert`` says what was locked
+    and the actor name to record) and the 429 answer. Any other failure is raised."""
+    canasta: Canasta = request.app.state.canasta
+    at = canasta.clock.now()
+    with canasta.engine.begin() as connection:
+        until = login_throttle.locked_until(connection, subjects, at=at)
+    if until is not None:
+        return locked(until, at, advice)
+    try:
+        with canasta.engine.begin() as connection:
+            signed_in = attempt(connection)
+            login_throttle.clear(connection, subjects[0], at=at)
+    except AuthenticationError:
+        with canasta.engine.begin() as connection:
+            lockouts = login_throttle.record_failure(connection, subjects, login_policy(canasta), at=at)
+            for lockout in lockouts:
+                detail, actor_name = alert(connection, lockout)
+                record_alert(
+                    connection, alert_id=canasta.new_ids(1)[0], kind="login_locked", at=at, actor_name=actor_name,
+                    detail=f"{detail} for {int(lockout.length.total_seconds())} s after {lockout.failures} "
+                    f"failed attempts (client {client_label(canasta, request)})",
+                    request_id=getattr(request.state, "request_id", None),
+                )  # fmt: skip
+        if lockouts:
+            return locked(max(lockout.until for lockout in lockouts), at, advice)
+        raise
+    return signed_in
 
 
 @router.post("/auth/token", tags=["service"], response_model=TokenPublic, responses={429: PROBLEMS[401]})
@@ -60,31 +103,20 @@ def token(body: LoginRequest, request: Request) -> TokenPublic | JSONResponse:
     subjects = login_throttle.login_subjects(
         canasta.sealer.blind_index, name=body.name, address=client_address(request)
     )
-    with canasta.engine.begin() as connection:
-        until = login_throttle.locked_until(connection, subjects, at=at)
-    if until is not None:
-        return _locked(until, at)
-    try:
-        with canasta.engine.begin() as connection:
-            issued = login(
-                connection, token_id=canasta.new_ids(1)[0], name=body.name, password=body.password, at=at,
-                lifetime=lifetime, refuse_known_passwords=canasta.settings.environment is not Environment.DEVELOPMENT,
-            )  # fmt: skip
-            login_throttle.clear(connection, subjects[0], at=at)
-    except AuthenticationError:
-        with canasta.engine.begin() as connection:
-            lockouts = login_throttle.record_failure(connection, subjects, login_policy(canasta), at=at)
-            for lockout in lockouts:
-                record_alert(
-                    connection, alert_id=canasta.new_ids(1)[0], kind="login_locked", at=at,
-                    actor_name=body.name if lockout.kind == "name" and user_exists(connection, body.name) else None,
-                    detail=f"sign-in locked by {lockout.kind} for {int(lockout.length.total_seconds())} s after "
-                    f"{lockout.failures} failed attempts (client {client_label(canasta, request)})",
-                    request_id=getattr(request.state, "request_id", None),
-                )  # fmt: skip
-        if lockouts:
-            return _locked(max(lockout.until for lockout in lockouts), at)
-        raise
+
+    def attempt(connection: Connection) -> str:
+        return login(
+            connection, token_id=canasta.new_ids(1)[0], name=body.name, password=body.password, at=at,
+            lifetime=lifetime, refuse_known_passwords=canasta.settings.environment is not Environment.DEVELOPMENT,
+        )  # fmt: skip
+
+    def alert(connection: Connection, lockout: login_throttle.Lockout) -> tuple[str, str | None]:
+        named = lockout.kind == "name" and user_exists(connection, body.name)
+        return f"sign-in locked by {lockout.kind}", body.name if named else None
+
+    issued = throttled(request, subjects, attempt, alert=alert, advice="ask an administrator")
+    if isinstance(issued, JSONResponse):
+        return issued
     return TokenPublic(access_token=issued, expires_in=int(lifetime.total_seconds()))
 
 

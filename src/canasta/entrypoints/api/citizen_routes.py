@@ -9,9 +9,8 @@ people from one address.
 
 from __future__ import annotations
 
-import math
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,16 +18,11 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
-from canasta.adapters.db import login_throttle
-from canasta.adapters.db.alerts import record_alert
 from canasta.adapters.db.citizen_store import ArgonPinHasher, SqlCitizenStore, card_subject
 from canasta.bootstrap import Canasta
 from canasta.domain.cards import parse_card_number
-from canasta.domain.errors import AuthenticationError
-from canasta.entrypoints.api.auth_routes import login_policy
+from canasta.entrypoints.api.auth_routes import throttled
 from canasta.entrypoints.api.dependencies import CurrentActor, RegistryDep, UnitOfWork, request_context
-from canasta.entrypoints.api.errors import problem
-from canasta.entrypoints.api.refusals import client_label
 from canasta.entrypoints.api.routes import PROBLEMS
 from canasta.entrypoints.api.schemas import (
     CitizenAccessPage,
@@ -101,46 +95,27 @@ def set_citizen_pin(
     return CitizenPinPublic(person_id=person_id, pin_version=version)
 
 
-def _locked(until: datetime, at: datetime) -> JSONResponse:
-    seconds = max(1, math.ceil((until - at).total_seconds()))
-    return problem(
-        429, "login_locked", f"too many failed sign-ins with this card; try again in {seconds} seconds or ask at "
-        "the office", retry_after=seconds,
-    )  # fmt: skip
-
-
 @router.post("/citizen/token", response_model=TokenPublic, responses={429: PROBLEMS[401]})
 def citizen_token(body: CitizenLogin, request: Request) -> TokenPublic | JSONResponse:
     """A household member signs in with the household's card number, their birth date and their PIN, for a
     15-minute token. Every wrong answer gets the same ``401``; five within 15 minutes lock the card (``429``)."""
     canasta: Canasta = request.app.state.canasta
-    at = canasta.clock.now()
     number = parse_card_number(body.card_number)
     subjects = [card_subject(canasta.sealer.blind_index, number)]
-    with canasta.engine.begin() as connection:
-        until = login_throttle.locked_until(connection, subjects, at=at)
-    if until is not None:
-        return _locked(until, at)
-    try:
-        with canasta.engine.begin() as connection:
-            signed_in = use_cases.sign_in(
-                _citizens(request, connection), card_number=number, birth_date=body.date_of_birth, pin=body.pin,
-                lifetime=TOKEN_LIFETIME,
-            )  # fmt: skip
-            login_throttle.clear(connection, subjects[0], at=at)
-    except AuthenticationError:
-        with canasta.engine.begin() as connection:
-            lockouts = login_throttle.record_failure(connection, subjects, login_policy(canasta), at=at)
-            for lockout in lockouts:  # no card number in the alert: the auditor needs the fact, not whose card
-                record_alert(
-                    connection, alert_id=canasta.new_ids(1)[0], kind="login_locked", at=at,
-                    detail=f"citizen sign-in with one card locked for {int(lockout.length.total_seconds())} s "
-                    f"after {lockout.failures} failed attempts (client {client_label(canasta, request)})",
-                    request_id=getattr(request.state, "request_id", None),
-                )  # fmt: skip
-        if lockouts:
-            return _locked(max(lockout.until for lockout in lockouts), at)
-        raise
+
+    def attempt(connection: Connection) -> Any:
+        return use_cases.sign_in(
+            _citizens(request, connection), card_number=number, birth_date=body.date_of_birth, pin=body.pin,
+            lifetime=TOKEN_LIFETIME,
+        )  # fmt: skip
+
+    # No card number in the alert: the auditor needs the fact, not whose card.
+    signed_in = throttled(
+        request, subjects, attempt, alert=lambda _connection, _lockout: ("citizen sign-in with one card locked", None),
+        advice="ask at the office",
+    )  # fmt: skip
+    if isinstance(signed_in, JSONResponse):
+        return signed_in
     return TokenPublic(access_token=signed_in.token, expires_in=int(TOKEN_LIFETIME.total_seconds()))
 
 
