@@ -165,6 +165,10 @@ class Canasta:
     ) -> list[Checkpoint]:
         """Seal every entry waiting, a batch per transaction; the checkpoints written (none when none waited).
 
+        A round that seals less than a full batch has caught up, and the sealing stops there: entries written
+        meanwhile wait for the next call, rather than each call chasing a busy server's newest few entries with a
+        checkpoint (a signature and a row) for every handful.
+
         Entries are looked for from ``lookback`` before the last sealed one; None looks through the whole log for
         entries left behind by long transactions (see ``seal_pending``).
         """
@@ -189,10 +193,13 @@ class Canasta:
                 def sign(message: bytes, key_id: str = key_id, sealed: bytes = sealed) -> tuple[str, bytes]:
                     return key_id, self.keyring.sign(key_id, sealed, message)
 
-                checkpoint = seal_pending(connection, sign=sign, now=self.clock.now(), batch=batch, lookback=lookback)
-            if checkpoint is None:
+                round_ = seal_pending(connection, sign=sign, now=self.clock.now(), batch=batch, lookback=lookback)
+            if round_ is None:
                 return written
+            checkpoint, count = round_
             written.append(checkpoint)
+            if count < batch:
+                return written
 
     def verify_access_log(self, anchors: Sequence[Checkpoint] = ()) -> ChainReport:
         """Walk the whole sealed chain against its entries, checkpoints and ``anchors`` (read-only)."""

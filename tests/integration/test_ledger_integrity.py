@@ -259,3 +259,47 @@ def test_check_finds_reversals_that_point_nowhere_or_do_not_mirror_their_origina
         DiscrepancyKind.BALANCE_MISMATCH,
         DiscrepancyKind.UNBALANCED_ASSET,
     }
+
+
+def test_the_posting_function_of_the_metadata_is_the_one_migration_0014_writes() -> None:
+    import importlib.util
+
+    from canasta.adapters.db import ledger_tables
+    from canasta.adapters.db.schema import MIGRATIONS
+
+    path = MIGRATIONS / "versions" / "0014_ledger_posting_function.py"
+    spec = importlib.util.spec_from_file_location("migration_0014", path)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.POSTING_FUNCTION == ledger_tables.POSTING_FUNCTION
+    assert "CREATE OR REPLACE FUNCTION canasta_post(" in ledger_tables.POSTING_FUNCTION
+
+
+@pytest.mark.postgres
+def test_a_refused_posting_in_one_statement_puts_back_what_it_changed(postgres_server: str) -> None:
+    """PostgreSQL posts through canasta_post: when the second guarded balance in the lock order would go negative,
+    the first one's change is put back and no transfer is written, as the step-by-step path does on SQLite."""
+    from canasta.benchmarks.scratch import scratch_database
+    from canasta.domain.ledger import InsufficientBalanceError
+    from tests.ledger_builders import hand_out, stock
+
+    with scratch_database(postgres_server) as engine, engine.begin() as connection:
+        programme, entitlement_id, point = uuid4(), uuid4(), uuid4()
+        benefit, rice = benefit_asset("food"), commodity_asset("rice")
+        ledger_store.post(connection, [grant(programme, entitlement_id, benefit, 2)], by=BY, at=NOW)
+        ledger_store.post(connection, [deliver(point, rice, 5)], by=BY, at=NOW)
+        held, shelf = entitlement(entitlement_id, benefit), stock(point, rice)
+        ids = ledger_store.open_accounts(connection, [held, shelf], at=NOW)
+        assert ids[held] < ids[shelf]  # opened first: the entitlement comes first in the lock order
+        journal = connection.execute(select(func.count()).select_from(ledger_transfers)).scalar_one()
+        with pytest.raises(InsufficientBalanceError) as refused:
+            ledger_store.post(
+                connection, [redeem(point, entitlement_id, benefit, 1, "r-1"), hand_out(point, rice, 6, "r-1")],
+                by=BY, at=NOW,
+            )  # fmt: skip
+        assert refused.value.account == shelf
+        assert refused.value.fields["needed"] == 6
+        assert ledger_store.balances(connection, [held, shelf]) == {held: 2, shelf: 5}
+        assert connection.execute(select(func.count()).select_from(ledger_transfers)).scalar_one() == journal

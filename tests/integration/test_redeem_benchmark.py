@@ -35,7 +35,10 @@ def test_the_benchmark_runs_end_to_end_and_checks_the_ledger(postgres_server: st
     assert result["ratio"] == pytest.approx(result["rate"] / result["baseline_rate"], rel=0.05)  # both rounded
     profile = result["profile"]["redemption"]
     assert profile["requests"] == result["redemptions_stored"]
-    assert profile["shapes_per_request"]["INSERT redemptions"] == 1  # one claim per redemption
+    shapes = profile["shapes_per_request"]
+    assert shapes["INSERT redemptions"] == 1  # one claim per redemption
+    assert shapes["SELECT canasta_post()"] == 1  # the posting: its balances and transfers in one statement
+    assert "UPDATE ledger_balances" not in shapes
     assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".pstats"]
 
 

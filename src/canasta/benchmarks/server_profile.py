@@ -31,6 +31,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from canasta.adapters.db import driver
+
 __all__ = ["install", "statement_shape"]
 
 Scope = MutableMapping[str, Any]
@@ -41,14 +43,18 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 _ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("route", default="(outside a request)")
 
 
+_CALL = re.compile(r"^\s*SELECT\s+(\w+)\s*\(", re.I)  # a function called for its effect: SELECT canasta_post(...)
 _TARGET = re.compile(r"^\s*(?:(SELECT)\b.*?\bFROM|(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM)\s+([\w.\"]+)", re.I | re.S)
 
 
 @functools.lru_cache(maxsize=1024)
 def statement_shape(statement: str) -> str:
     """A statement named by its verb and its first table: ``SELECT users``, ``UPDATE ledger_balances``. (A
-    ``SELECT`` is named after the first ``FROM`` in its text, which may be a sub-query's.)"""
+    ``SELECT`` is named after the first ``FROM`` in its text, which may be a sub-query's; a ``SELECT`` of one
+    function with no ``FROM``, after the function: ``SELECT canasta_post()``.)"""
     found = _TARGET.match(statement)
+    if found is None and (called := _CALL.match(statement)) is not None:
+        return f"SELECT {called.group(1)}()"
     if found is None:
         return statement.split(maxsplit=1)[0].upper() if statement.strip() else "(empty)"
     verb = next(group for group in found.groups()[:4] if group)
@@ -106,6 +112,7 @@ def _count_statements(engine: Engine, counts: _Counts) -> None:
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
+    driver.observe(lambda statement: before(None, None, statement), after)  # the prebuilt hot-path statements
     # Commits and rollbacks are statements too (one round trip each), though not cursor executions.
     for name in ("commit", "rollback", "begin"):
 

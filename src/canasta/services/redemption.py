@@ -40,8 +40,7 @@ LIVE_CARD_STATES = ("active",)
 class RedemptionStore(Protocol):
     """Storage (``adapters.db.redemption_store.SqlRedemptionStore``)."""
 
-    def context(self, redemption_id: UUID, point_code: str, user_id: UUID) -> Row: ...
-    def card_holder(self, number: str) -> Row | None: ...
+    def context(self, redemption_id: UUID, point_code: str, user_id: UUID, card_number: str | None = None) -> Row: ...
     def household_by_reference(self, reference: str) -> Row | None: ...
     def entitlements_due(self, household_id: UUID, programme_code: str) -> Sequence[Row]: ...
     def claim(self, values: Mapping[str, Any]) -> bool: ...
@@ -109,13 +108,15 @@ def _point(actor: Actor, request: RedemptionRequest, context: Row) -> tuple[Row,
     return point, device
 
 
-def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tuple[UUID, str | None]:
-    if request.card is None:
+def _household(
+    r: Redemptions, request: RedemptionRequest, checked: CardCheck | None, context: Row
+) -> tuple[UUID, str | None]:
+    """The household served, by its card (``checked``, whose record came with ``context``) or its reference."""
+    if checked is None:
         found = r.store.household_by_reference(str(request.household))
         if found is None or found["status"] != "active":
             raise _refuse(RedemptionRefusal.UNKNOWN_HOUSEHOLD, "no active household has that reference")
         return found["id"], None
-    checked = r.check_card(request.card, now)
     if checked.refusal is not None:
         raise _refuse(
             RedemptionRefusal.CARD_REFUSED,
@@ -123,20 +124,19 @@ def _household(r: Redemptions, request: RedemptionRequest, now: datetime) -> tup
             card_reason=checked.refusal,
             card_number=checked.card_number,
         )
-    card = r.store.card_holder(str(checked.card_number))
-    if card is None:
+    if context["card_state"] is None:
         raise _refuse(RedemptionRefusal.UNKNOWN_CARD, "the card is genuine but this registry has no such card number")
-    if card["state"] not in LIVE_CARD_STATES:
+    if context["card_state"] not in LIVE_CARD_STATES:
         raise _refuse(
             RedemptionRefusal.CARD_REFUSED,
-            f"the card is {card['state']}, not active; serve the household by looking it up",
-            card_reason=f"card_{card['state']}",
+            f"the card is {context['card_state']}, not active; serve the household by looking it up",
+            card_reason=f"card_{context['card_state']}",
             card_number=checked.card_number,
-            household_id=card["household_id"],
+            household_id=context["card_household_id"],
         )
-    if card["household_status"] != "active":
+    if context["card_household_status"] != "active":
         raise _refuse(RedemptionRefusal.UNKNOWN_HOUSEHOLD, "the card's household is not active")
-    return card["household_id"], checked.card_number
+    return context["card_household_id"], checked.card_number
 
 
 def entitlement_due(row: Row) -> EntitlementDue:
@@ -222,12 +222,16 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
     (``redemption_id_reused``) and :class:`ValidationError` for a malformed body; nothing is posted then.
     """
     request = RedemptionRequest.from_body(body)
-    context = r.store.context(request.redemption_id, request.point, actor.user_id)
+    now = r.clock.now()
+    # The card is read first (no storage needed) so that its record comes with the context in one round trip; a
+    # refusal of it is raised only after a replay and the point were looked at, as if it had been read then.
+    checked = r.check_card(request.card, now) if request.card is not None else None
+    number = checked.card_number if checked is not None and checked.refusal is None else None
+    context = r.store.context(request.redemption_id, request.point, actor.user_id, number)
     if context["earlier_fingerprint"] is not None:
         return _replay(_existing(r, request), request)
-    now = r.clock.now()
     point, device = _point(actor, request, context)
-    household_id, card_number = _household(r, request, now)
+    household_id, card_number = _household(r, request, checked, context)
     today = now.date()
     chosen = [_choose(r, household_id, point["id"], item.programme, item.units, today) for item in request.items]
     # The receipt is signed before anything is written: if a posting is refused, the transaction (claim included)

@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
 from canasta.adapters.db.access_log_tables import access_log, audit_checkpoints, audit_seals
+from canasta.adapters.db.driver import Prebuilt, execute_many
 from canasta.domain.audit import (
     GENESIS,
     AccessEntry,
@@ -35,7 +36,7 @@ __all__ = [
     "unsealed_older_than",
 ]
 
-_APPEND = insert(access_log)
+_APPEND = Prebuilt(insert(access_log), [column.name for column in access_log.c])
 _SEALER_LOCK = 0x63616E61  # "cana": the advisory lock of the sealer on PostgreSQL
 _ENTRY_COLUMNS = list(access_log.c)
 
@@ -69,7 +70,7 @@ class SqlAccessLog:
             for entry in entries
         ]  # fmt: skip
         # One row (a redemption, a record read) goes as a plain INSERT, not through the many-rows path.
-        self.connection.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+        execute_many(self.connection, _APPEND, rows)
 
     def reads_since(self, actor_id: UUID, since: datetime) -> int:
         """How many records the actor read or found since ``since`` (for the per-user quota)."""
@@ -112,8 +113,9 @@ def seal_pending(
     now: datetime,
     batch: int = 10_000,
     lookback: timedelta | None = timedelta(seconds=10),
-) -> Checkpoint | None:
-    """Seal up to ``batch`` unsealed entries and sign a checkpoint of the new head; None when none waited.
+) -> tuple[Checkpoint, int] | None:
+    """Seal up to ``batch`` unsealed entries and sign a checkpoint of the new head; returns it with the number of
+    entries sealed, or None when none waited.
 
     Entries are looked for among those made from ``lookback`` before the last sealed one onwards (by their
     time-ordered ids, a range of the primary key), so a round reads what is new plus a short margin, however long
@@ -146,7 +148,7 @@ def seal_pending(
             position=position, chain_hash=previous, sealed_at=now, key_id=key_id, signature=signature
         )
     )
-    return checkpoint
+    return checkpoint, len(links)
 
 
 def sealed_links(connection: Connection, *, chunk: int = 5000) -> Iterator[SealedLink]:

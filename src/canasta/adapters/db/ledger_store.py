@@ -32,12 +32,31 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, event, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.sql import Select
 
+from canasta.adapters.db.driver import Prebuilt, execute, execute_many, fetch_one
 from canasta.adapters.db.ledger_check import check
 from canasta.adapters.db.ledger_grants import grant_entitlements, insert_new
 from canasta.adapters.db.ledger_tables import ledger_accounts, ledger_balances, ledger_transfers
+from canasta.adapters.db.types import UtcDateTime
 from canasta.adapters.ids import new_ids
 from canasta.domain.errors import ConflictError, NotFoundError, ValidationError
 from canasta.domain.ledger import (
@@ -234,35 +253,90 @@ def _post(connection: Connection, transfers: Sequence[Transfer], *, by: str, at:
         changes[item.debit] -= item.amount
         changes[item.credit] += item.amount
     in_lock_order = sorted(changes, key=lambda account: (account.can_go_negative, account_ids[account]))
-    guarded = [account for account in in_lock_order if not account.can_go_negative]
-    _change_guarded_balances(connection, [(account, changes[account]) for account in guarded], account_ids, at=at)
+    # The balances that may not go negative first, each guarded; last, the stored balances that may: they cannot
+    # refuse, so their row locks are best taken just before the caller commits. Programme and external accounts
+    # keep no stored balance (DERIVED_KINDS).
+    guarded = [(account, changes[account]) for account in in_lock_order if not account.can_go_negative]
+    others = [
+        (account, changes[account])
+        for account in in_lock_order
+        if account.can_go_negative and account.is_stored and changes[account]
+    ]
     transfer_ids = new_ids(len(transfers))
-    connection.execute(
-        insert(ledger_transfers),
-        [
-            {"id": transfer_id, "debit_account_id": account_ids[item.debit],
-             "credit_account_id": account_ids[item.credit], "asset": item.asset, "amount": item.amount,
-             "kind": item.kind.value, "reference": item.reference, "reverses_id": item.reverses, "at": at, "by": by,
-             "reason": item.reason}
-            for transfer_id, item in zip(transfer_ids, transfers, strict=True)
-        ],
-    )  # fmt: skip
-    # Last, the stored accounts that may go negative: they cannot refuse, so their row locks are best taken just
-    # before the caller commits. Programme and external accounts keep no stored balance (DERIVED_KINDS).
-    for account in in_lock_order[len(guarded) :]:
-        if not account.is_stored:
-            continue
-        if changes[account] and not _change_balance(connection, account_ids[account], changes[account], at=at):
+    rows = [
+        {"id": transfer_id, "debit_account_id": account_ids[item.debit], "credit_account_id": account_ids[item.credit],
+         "asset": item.asset, "amount": item.amount, "kind": item.kind.value, "reference": item.reference,
+         "reverses_id": item.reverses, "at": at, "by": by, "reason": item.reason}
+        for transfer_id, item in zip(transfer_ids, transfers, strict=True)
+    ]  # fmt: skip
+    if connection.dialect.name == "postgresql":
+        _post_in_one_statement(connection, [item for item in guarded if item[1]], others, rows, account_ids, at=at)
+        return transfer_ids
+    _change_guarded_balances(connection, guarded, account_ids, at=at)
+    execute_many(connection, _INSERT_TRANSFERS, rows)
+    for account, change in others:
+        if not _change_balance(connection, account_ids[account], change, at=at):
             raise LookupError(f"ledger account {account_ids[account]} has no balance row; run `canasta ledger check`")
     return transfer_ids
 
 
-_CHANGE = (
+_POST = text(
+    "SELECT canasta_post(:guarded_ids, :guarded_changes, :other_ids, :other_changes, :transfer_ids, :debit_ids,"
+    " :credit_ids, :assets, :amounts, :kinds, :refs, :reverses_ids, :reasons, :posted_at, :posted_by)"
+).bindparams(
+    bindparam("guarded_ids", type_=ARRAY(Uuid())), bindparam("guarded_changes", type_=ARRAY(BigInteger())),
+    bindparam("other_ids", type_=ARRAY(Uuid())), bindparam("other_changes", type_=ARRAY(BigInteger())),
+    bindparam("transfer_ids", type_=ARRAY(Uuid())), bindparam("debit_ids", type_=ARRAY(Uuid())),
+    bindparam("credit_ids", type_=ARRAY(Uuid())), bindparam("assets", type_=ARRAY(Text())),
+    bindparam("amounts", type_=ARRAY(BigInteger())), bindparam("kinds", type_=ARRAY(Text())),
+    bindparam("refs", type_=ARRAY(Text())), bindparam("reverses_ids", type_=ARRAY(Uuid())),
+    bindparam("reasons", type_=ARRAY(Text())), bindparam("posted_at", type_=UtcDateTime()),
+    bindparam("posted_by", type_=Text()),
+)  # fmt: skip
+_POST_PREBUILT = Prebuilt(_POST)
+
+
+def _post_in_one_statement(
+    connection: Connection,
+    guarded: Sequence[tuple[Account, int]],
+    others: Sequence[tuple[Account, int]],
+    rows: Sequence[Mapping[str, Any]],
+    account_ids: Mapping[Account, UUID],
+    *,
+    at: datetime,
+) -> None:
+    """The same steps as the SQLite path, as one call of ``canasta_post`` (migration 0014) on PostgreSQL."""
+    values = {
+        "guarded_ids": [account_ids[account] for account, _ in guarded],
+        "guarded_changes": [change for _, change in guarded],
+        "other_ids": [account_ids[account] for account, _ in others],
+        "other_changes": [change for _, change in others],
+        "transfer_ids": [row["id"] for row in rows], "debit_ids": [row["debit_account_id"] for row in rows],
+        "credit_ids": [row["credit_account_id"] for row in rows], "assets": [row["asset"] for row in rows],
+        "amounts": [row["amount"] for row in rows], "kinds": [row["kind"] for row in rows],
+        "refs": [row["reference"] for row in rows], "reverses_ids": [row["reverses_id"] for row in rows],
+        "reasons": [row["reason"] for row in rows], "posted_at": at, "posted_by": rows[0]["by"],
+    }  # fmt: skip
+    found = fetch_one(connection, _POST_PREBUILT, values)
+    outcome = int(next(iter(found.values()))) if found else 0
+    if outcome == 0:
+        return
+    position = abs(outcome) - 1
+    account, change = guarded[position] if position < len(guarded) else others[position - len(guarded)]
+    forget_account(connection, account)
+    if outcome < 0:
+        raise LookupError(f"ledger account {account_ids[account]} has no balance row; run `canasta ledger check`")
+    raise InsufficientBalanceError(account, balance_needed=-change)
+
+
+_CHANGE_STATEMENT = (
     update(ledger_balances)
     .where(ledger_balances.c.account_id == bindparam("account"))
     .values(balance=ledger_balances.c.balance + bindparam("change"), updated_at=bindparam("at"))
 )
-_CHANGE_ABOVE_ZERO = _CHANGE.where(ledger_balances.c.balance >= bindparam("needed"))
+_CHANGE = Prebuilt(_CHANGE_STATEMENT)
+_CHANGE_ABOVE_ZERO = Prebuilt(_CHANGE_STATEMENT.where(ledger_balances.c.balance >= bindparam("needed")))
+_INSERT_TRANSFERS = Prebuilt(insert(ledger_transfers), [column.name for column in ledger_transfers.c])
 
 
 def _change_balance(
@@ -273,8 +347,7 @@ def _change_balance(
     statement = _CHANGE
     if floor and change < 0:
         statement, values["needed"] = _CHANGE_ABOVE_ZERO, -change
-    result = connection.execute(statement, values)
-    return result.rowcount == 1
+    return execute(connection, statement, values) == 1
 
 
 def _change_guarded_balances(

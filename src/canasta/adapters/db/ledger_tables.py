@@ -119,3 +119,54 @@ def _refuse_changes_once_created() -> None:
 
 
 _refuse_changes_once_created()
+
+# One posting in one statement on PostgreSQL (see migration 0014, which writes the same function out and is checked
+# against this one by the tests): the guarded balances in the order given, the transfers, the other balances.
+POSTING_FUNCTION = """
+CREATE OR REPLACE FUNCTION canasta_post(
+    guarded_ids uuid[], guarded_changes bigint[], other_ids uuid[], other_changes bigint[],
+    transfer_ids uuid[], debit_ids uuid[], credit_ids uuid[], assets text[], amounts bigint[], kinds text[],
+    refs text[], reverses_ids uuid[], reasons text[], posted_at timestamptz, posted_by text
+) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    i integer;
+    j integer;
+    guarded_count integer := coalesce(array_length(guarded_ids, 1), 0);
+BEGIN
+    FOR i IN 1 .. guarded_count LOOP
+        UPDATE ledger_balances SET balance = balance + guarded_changes[i], updated_at = posted_at
+         WHERE account_id = guarded_ids[i] AND (guarded_changes[i] >= 0 OR balance >= -guarded_changes[i]);
+        IF NOT FOUND THEN
+            FOR j IN 1 .. i - 1 LOOP
+                UPDATE ledger_balances SET balance = balance - guarded_changes[j], updated_at = posted_at
+                 WHERE account_id = guarded_ids[j];
+            END LOOP;
+            IF guarded_changes[i] >= 0 THEN
+                RETURN -i;
+            END IF;
+            RETURN i;
+        END IF;
+    END LOOP;
+    INSERT INTO ledger_transfers
+        (id, debit_account_id, credit_account_id, asset, amount, kind, reference, reverses_id, at, by, reason)
+    SELECT t.id, t.debit, t.credit, t.asset, t.amount, t.kind, t.ref, t.reverses, posted_at, posted_by, t.reason
+      FROM unnest(transfer_ids, debit_ids, credit_ids, assets, amounts, kinds, refs, reverses_ids, reasons)
+           AS t(id, debit, credit, asset, amount, kind, ref, reverses, reason);
+    FOR i IN 1 .. coalesce(array_length(other_ids, 1), 0) LOOP
+        UPDATE ledger_balances SET balance = balance + other_changes[i], updated_at = posted_at
+         WHERE account_id = other_ids[i];
+        IF NOT FOUND THEN
+            RETURN -(guarded_count + i);  -- the caller raises; its transaction is rolled back
+        END IF;
+    END LOOP;
+    RETURN 0;
+END
+$$
+"""
+
+
+event.listen(
+    ledger_balances,
+    "after_create",
+    DDL(POSTING_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]  # the constructor is unannotated
+)

@@ -9,11 +9,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from canasta.adapters.db import ledger_store
 from canasta.adapters.db.card_tables import cards
+from canasta.adapters.db.driver import Prebuilt, execute, fetch_all, fetch_one
 from canasta.adapters.db.eligibility_tables import cycles, distribution_points, entitlements, programmes
-from canasta.adapters.db.ledger_grants import insert_new
 from canasta.adapters.db.ledger_tables import ledger_accounts, ledger_balances
 from canasta.adapters.db.redemption_tables import devices, redemption_failures, redemptions
 from canasta.adapters.db.tables import households
@@ -32,7 +33,8 @@ def _one(connection: Connection, query: Any, values: Mapping[str, Any] | None = 
 # The statements of every redemption are built once, with bound parameters: building a statement costs more
 # Python time than SQLAlchemy's cache of compiled SQL saves, and these run for every redemption in the country.
 def _context_statement() -> Any:
-    point, device = distribution_points.c, devices.c
+    point, device, card = distribution_points.c, devices.c, cards.c
+    holder = households.c
     wanted = {
         "earlier_fingerprint": select(redemptions.c.fingerprint).where(redemptions.c.id == bindparam("redemption_id")),
         **{
@@ -43,18 +45,25 @@ def _context_statement() -> Any:
             f"device_{name}": select(device[name]).where(device.user_id == bindparam("user_id"))
             for name in ("id", "point_id", "status", "name")
         },
+        **{
+            f"card_{name}": select(card[name]).where(card.card_number == bindparam("card_number"))
+            for name in ("state", "household_id")
+        },
+        "card_household_status": select(holder.status)
+        .join(cards, cards.c.household_id == holder.id)
+        .where(card.card_number == bindparam("card_number")),
     }
     return select(*(inner.scalar_subquery().label(label) for label, inner in wanted.items()))
 
 
-_CONTEXT = _context_statement()
-_CARD_HOLDER = (
-    select(cards.c.card_number, cards.c.state, cards.c.household_id, households.c.status.label("household_status"))
-    .join(households, households.c.id == cards.c.household_id)
-    .where(cards.c.card_number == bindparam("number"))
-)
+_CONTEXT = Prebuilt(_context_statement())
+_CLAIM_COLUMNS = [column.name for column in redemptions.c]
+_CLAIM = {
+    name: Prebuilt(dialect.insert(redemptions).on_conflict_do_nothing(index_elements=["id"]), _CLAIM_COLUMNS)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 _ENTITLEMENT_ACCOUNT = ledger_accounts.alias("entitlement_account")
-_ENTITLEMENTS_DUE = (
+_ENTITLEMENTS_DUE = Prebuilt(
     select(
         entitlements,
         programmes.c.code.label("programme_code"),
@@ -81,7 +90,7 @@ _ENTITLEMENTS_DUE = (
     )
     .order_by(entitlements.c.valid_from, entitlements.c.id)
 )
-_MARK_REDEEMED = (
+_MARK_REDEEMED = Prebuilt(
     update(entitlements)
     .where(entitlements.c.id == bindparam("entitlement_id"), entitlements.c.state.in_(("open", "carried_over")))
     .values(state="redeemed")
@@ -94,17 +103,18 @@ class SqlRedemptionStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def context(self, redemption_id: UUID, point_code: str, user_id: UUID) -> Row:
+    def context(self, redemption_id: UUID, point_code: str, user_id: UUID, card_number: str | None = None) -> Row:
         """In one round trip: the fingerprint of an earlier redemption with this id (``earlier_fingerprint``), the
-        point with that code (``point_id``, ``point_code``, ``point_area_code``, ``point_status``) and the caller's
-        device if it is one (``device_id``, ``device_point_id``, ``device_status``, ``device_name``); None where
-        there is nothing."""
-        values = {"redemption_id": redemption_id, "point_code": point_code, "user_id": user_id}
-        return dict(self.connection.execute(_CONTEXT, values).mappings().one())
-
-    def card_holder(self, number: str) -> Row | None:
-        """The card with that number and its household's status (``household_status``)."""
-        return _one(self.connection, _CARD_HOLDER, {"number": number})
+        point with that code (``point_id``, ``point_code``, ``point_area_code``, ``point_status``), the caller's
+        device if it is one (``device_id``, ``device_point_id``, ``device_status``, ``device_name``) and the card
+        with ``card_number`` (``card_state``, ``card_household_id``, ``card_household_status``); None where there
+        is nothing."""
+        values = {
+            "redemption_id": redemption_id, "point_code": point_code, "user_id": user_id, "card_number": card_number,
+        }  # fmt: skip
+        found = fetch_one(self.connection, _CONTEXT, values)
+        assert found is not None  # one row of scalar sub-queries, always
+        return found
 
     def household_by_reference(self, reference: str) -> Row | None:
         return _one(
@@ -120,7 +130,7 @@ class SqlRedemptionStore:
         and what its ledger account holds (``held``; 0 when it was never granted)."""
         asset = benefit_asset(programme_code)
         values = {"household_id": household_id, "programme_code": programme_code, "asset": asset}
-        rows = [dict(row) for row in self.connection.execute(_ENTITLEMENTS_DUE, values).mappings()]
+        rows = fetch_all(self.connection, _ENTITLEMENTS_DUE, values)
         ledger_store.note_accounts(
             self.connection,
             {
@@ -134,9 +144,7 @@ class SqlRedemptionStore:
     def claim(self, values: Mapping[str, Any]) -> bool:
         """Insert the redemption record unless its id exists; False when it does. On PostgreSQL a concurrent
         claim of the same id waits here until the other transaction ends, then sees its outcome."""
-        statement = insert_new(self.connection, redemptions, ["id"]).values(**values)
-        result = self.connection.execute(statement, execution_options={"preserve_rowcount": True})
-        return int(result.rowcount) == 1
+        return execute(self.connection, _CLAIM[self.connection.dialect.name], values) == 1
 
     def redemption(self, redemption_id: UUID) -> Row | None:
         return _one(self.connection, select(redemptions).where(redemptions.c.id == redemption_id))
@@ -145,7 +153,7 @@ class SqlRedemptionStore:
         return ledger_store.post(self.connection, transfers, by=by, at=at)
 
     def mark_redeemed(self, entitlement_id: UUID) -> None:
-        self.connection.execute(_MARK_REDEEMED, {"entitlement_id": entitlement_id})
+        execute(self.connection, _MARK_REDEEMED, {"entitlement_id": entitlement_id})
 
     def insert_failure(self, values: Mapping[str, Any]) -> None:
         self.connection.execute(redemption_failures.insert().values(**values))
