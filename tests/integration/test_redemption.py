@@ -131,6 +131,8 @@ def test_stock_that_is_not_there_is_refused_and_the_entitlement_untouched(databa
             redeem(scene, **body(scene, units=1))
         assert refused.value.code == "out_of_stock"
         assert balance(scene, Account(AccountKind.HOUSEHOLD_ENTITLEMENT, BENEFIT, scene.entitlement_id)) == 1
+        with app.engine.connect() as connection:  # the refused redemption would have used it up: not marked
+            assert connection.execute(select(entitlements.c.state)).scalar_one() == "open"
         deliver(app, scene.point_id, RICE, 2000)
         deliver(app, scene.point_id, MILK, 1)
         redeem(scene, **body(scene, units=1))

@@ -43,7 +43,7 @@ class RedemptionStore(Protocol):
     def context(self, redemption_id: UUID, point_code: str, user_id: UUID, card_number: str | None = None) -> Row: ...
     def household_by_reference(self, reference: str) -> Row | None: ...
     def entitlements_due(self, household_id: UUID, programme_code: str) -> Sequence[Row]: ...
-    def claim(self, values: Mapping[str, Any]) -> bool: ...
+    def claim(self, values: Mapping[str, Any], spent: Sequence[UUID] = ()) -> bool: ...
     def redemption(self, redemption_id: UUID) -> Row | None: ...
     def post(self, transfers: Sequence[Transfer], *, by: str, at: datetime) -> list[UUID]: ...
     def mark_redeemed(self, entitlement_id: UUID) -> None: ...
@@ -237,13 +237,17 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
     # The receipt is signed before anything is written: if a posting is refused, the transaction (claim included)
     # is rolled back and the signature is never seen.
     receipt = r.sign(_receipt(request, chosen, point=point, household_id=household_id, card=card_number, at=now))
+    # The entitlements this redemption uses up are marked redeemed with the claim; a refused posting below rolls
+    # the whole transaction back, marks included.
+    spent = [choice.due.entitlement_id for choice in chosen if choice.remaining_before == choice.units]
     claimed = r.store.claim(
         {
             "id": request.redemption_id, "point_id": point["id"], "device_id": device["id"] if device else None,
             "household_id": household_id, "card_number": card_number, "path": request.path.value,
             "reason": request.reason, "fingerprint": request.fingerprint(), "request": request.canonical(),
             "receipt": receipt, "at": now, "by": actor.label,
-        }
+        },
+        spent,
     )  # fmt: skip
     if not claimed:  # a concurrent request with this id got there first and has committed
         return _replay(_existing(r, request), request)
@@ -267,9 +271,6 @@ def redeem(r: Redemptions, actor: Actor, body: Mapping[str, Any]) -> dict[str, A
             f"more units of {short.account.asset.removeprefix('benefit:')} than are left on the entitlement",
             household_id=household_id,
         ) from None
-    for choice in chosen:
-        if choice.remaining_before == choice.units:
-            r.store.mark_redeemed(choice.due.entitlement_id)
     if r.access is not None:  # the household's entitlements were read and drawn on: it may see who and where
         r.access.record(Action.WRITE, household_id, (Category.ENTITLEMENTS, Category.CARD))
     return receipt

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, Uuid, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from canasta.adapters.db import ledger_store
@@ -58,10 +58,36 @@ def _context_statement() -> Any:
 
 _CONTEXT = Prebuilt(_context_statement())
 _CLAIM_COLUMNS = [column.name for column in redemptions.c]
-_CLAIM = {
-    name: Prebuilt(dialect.insert(redemptions).on_conflict_do_nothing(index_elements=["id"]), _CLAIM_COLUMNS)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_CLAIM = Prebuilt(sqlite.insert(redemptions).on_conflict_do_nothing(index_elements=["id"]), _CLAIM_COLUMNS)
+
+
+def _claim_and_mark_statement() -> Any:
+    """PostgreSQL: the claim and the entitlements it uses up in one statement; (claimed, marked) counts."""
+    claimed = (
+        postgresql.insert(redemptions)
+        .values({name: bindparam(name, type_=redemptions.c[name].type) for name in _CLAIM_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(redemptions.c.id)
+        .cte("claimed")
+    )
+    marked = (
+        update(entitlements)
+        .where(
+            entitlements.c.id == func.any(bindparam("spent", type_=ARRAY(Uuid()))),
+            entitlements.c.state.in_(("open", "carried_over")),
+            select(claimed.c.id).exists(),
+        )
+        .values(state="redeemed")
+        .returning(entitlements.c.id)
+        .cte("marked")
+    )
+    return select(
+        select(func.count()).select_from(claimed).scalar_subquery().label("claimed"),
+        select(func.count()).select_from(marked).scalar_subquery().label("marked"),
+    )
+
+
+_CLAIM_AND_MARK = Prebuilt(_claim_and_mark_statement())
 _ENTITLEMENT_ACCOUNT = ledger_accounts.alias("entitlement_account")
 _ENTITLEMENTS_DUE = Prebuilt(
     select(
@@ -141,10 +167,19 @@ class SqlRedemptionStore:
         )
         return rows
 
-    def claim(self, values: Mapping[str, Any]) -> bool:
-        """Insert the redemption record unless its id exists; False when it does. On PostgreSQL a concurrent
-        claim of the same id waits here until the other transaction ends, then sees its outcome."""
-        return execute(self.connection, _CLAIM[self.connection.dialect.name], values) == 1
+    def claim(self, values: Mapping[str, Any], spent: Sequence[UUID] = ()) -> bool:
+        """Insert the redemption record unless its id exists; False when it does. When it was inserted, the
+        entitlements ``spent`` (used up by this redemption, if its posting goes through; otherwise the caller rolls
+        back) are marked redeemed. On PostgreSQL both are one statement, and a concurrent claim of the same id
+        waits here until the other transaction ends, then sees its outcome."""
+        if self.connection.dialect.name == "postgresql":
+            found = fetch_one(self.connection, _CLAIM_AND_MARK, {**values, "spent": list(spent)})
+            return found is not None and found["claimed"] == 1
+        if execute(self.connection, _CLAIM, values) != 1:
+            return False
+        for entitlement_id in spent:
+            self.mark_redeemed(entitlement_id)
+        return True
 
     def redemption(self, redemption_id: UUID) -> Row | None:
         return _one(self.connection, select(redemptions).where(redemptions.c.id == redemption_id))
