@@ -11,8 +11,8 @@ PostgreSQL: its SQL text, its literal parameters (``IN`` lists included) and eac
 come back as plain dicts either way.
 
 Only statements whose result columns need no result processing belong here: UUIDs, text, numbers, dates and JSON
-read the same from psycopg as through SQLAlchemy, while ``UtcDateTime`` columns must be read through SQLAlchemy
-(psycopg gives them in the session's time zone).
+read the same from psycopg as through SQLAlchemy. A ``UtcDateTime`` comes back aware but in the session's time
+zone rather than in UTC: right to compare, not to show or store; read such columns through SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ The set path :func:`grant_entitlements` lives in :mod:`canasta.adapters.db.ledge
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,13 +34,10 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    ARRAY,
-    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Text,
-    Uuid,
     and_,
     bindparam,
     event,
@@ -280,19 +278,11 @@ def _post(connection: Connection, transfers: Sequence[Transfer], *, by: str, at:
     return transfer_ids
 
 
-_POST = text(
-    "SELECT canasta_post(:guarded_ids, :guarded_changes, :other_ids, :other_changes, :transfer_ids, :debit_ids,"
-    " :credit_ids, :assets, :amounts, :kinds, :refs, :reverses_ids, :reasons, :posted_at, :posted_by)"
-).bindparams(
-    bindparam("guarded_ids", type_=ARRAY(Uuid())), bindparam("guarded_changes", type_=ARRAY(BigInteger())),
-    bindparam("other_ids", type_=ARRAY(Uuid())), bindparam("other_changes", type_=ARRAY(BigInteger())),
-    bindparam("transfer_ids", type_=ARRAY(Uuid())), bindparam("debit_ids", type_=ARRAY(Uuid())),
-    bindparam("credit_ids", type_=ARRAY(Uuid())), bindparam("assets", type_=ARRAY(Text())),
-    bindparam("amounts", type_=ARRAY(BigInteger())), bindparam("kinds", type_=ARRAY(Text())),
-    bindparam("refs", type_=ARRAY(Text())), bindparam("reverses_ids", type_=ARRAY(Uuid())),
-    bindparam("reasons", type_=ARRAY(Text())), bindparam("posted_at", type_=UtcDateTime()),
+_POST = text("SELECT canasta_post(CAST(:posting AS json), :posted_at, :posted_by)").bindparams(
+    bindparam("posting", type_=Text()),
+    bindparam("posted_at", type_=UtcDateTime()),
     bindparam("posted_by", type_=Text()),
-)  # fmt: skip
+)
 _POST_PREBUILT = Prebuilt(_POST)
 
 
@@ -306,17 +296,18 @@ def _post_in_one_statement(
     at: datetime,
 ) -> None:
     """The same steps as the SQLite path, as one call of ``canasta_post`` (migration 0014) on PostgreSQL."""
-    values = {
-        "guarded_ids": [account_ids[account] for account, _ in guarded],
-        "guarded_changes": [change for _, change in guarded],
-        "other_ids": [account_ids[account] for account, _ in others],
-        "other_changes": [change for _, change in others],
-        "transfer_ids": [row["id"] for row in rows], "debit_ids": [row["debit_account_id"] for row in rows],
-        "credit_ids": [row["credit_account_id"] for row in rows], "assets": [row["asset"] for row in rows],
-        "amounts": [row["amount"] for row in rows], "kinds": [row["kind"] for row in rows],
-        "refs": [row["reference"] for row in rows], "reverses_ids": [row["reverses_id"] for row in rows],
-        "reasons": [row["reason"] for row in rows], "posted_at": at, "posted_by": rows[0]["by"],
+    # One JSON text: the driver adapts a list parameter element by element in Python, a string as it is.
+    posting = {
+        "guarded": [[str(account_ids[account]), change] for account, change in guarded],
+        "others": [[str(account_ids[account]), change] for account, change in others],
+        "transfers": [
+            [str(row["id"]), str(row["debit_account_id"]), str(row["credit_account_id"]), row["asset"], row["amount"],
+             row["kind"], row["reference"], None if row["reverses_id"] is None else str(row["reverses_id"]),
+             row["reason"]]
+            for row in rows
+        ],
     }  # fmt: skip
+    values = {"posting": json.dumps(posting, separators=(",", ":")), "posted_at": at, "posted_by": rows[0]["by"]}
     found = fetch_one(connection, _POST_PREBUILT, values)
     outcome = int(next(iter(found.values()))) if found else 0
     if outcome == 0:

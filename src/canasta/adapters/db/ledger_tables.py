@@ -123,16 +123,26 @@ _refuse_changes_once_created()
 # One posting in one statement on PostgreSQL (see migration 0014, which writes the same function out and is checked
 # against this one by the tests): the guarded balances in the order given, the transfers, the other balances.
 POSTING_FUNCTION = """
-CREATE OR REPLACE FUNCTION canasta_post(
-    guarded_ids uuid[], guarded_changes bigint[], other_ids uuid[], other_changes bigint[],
-    transfer_ids uuid[], debit_ids uuid[], credit_ids uuid[], assets text[], amounts bigint[], kinds text[],
-    refs text[], reverses_ids uuid[], reasons text[], posted_at timestamptz, posted_by text
-) RETURNS integer LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION canasta_post(posting json, posted_at timestamptz, posted_by text)
+RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     i integer;
     j integer;
-    guarded_count integer := coalesce(array_length(guarded_ids, 1), 0);
+    guarded_ids uuid[];
+    guarded_changes bigint[];
+    other_ids uuid[];
+    other_changes bigint[];
+    guarded_count integer;
 BEGIN
+    SELECT coalesce(array_agg((step->>0)::uuid ORDER BY n), '{}'),
+           coalesce(array_agg((step->>1)::bigint ORDER BY n), '{}')
+      INTO guarded_ids, guarded_changes
+      FROM json_array_elements(posting->'guarded') WITH ORDINALITY AS steps(step, n);
+    SELECT coalesce(array_agg((step->>0)::uuid ORDER BY n), '{}'),
+           coalesce(array_agg((step->>1)::bigint ORDER BY n), '{}')
+      INTO other_ids, other_changes
+      FROM json_array_elements(posting->'others') WITH ORDINALITY AS steps(step, n);
+    guarded_count := coalesce(array_length(guarded_ids, 1), 0);
     FOR i IN 1 .. guarded_count LOOP
         UPDATE ledger_balances SET balance = balance + guarded_changes[i], updated_at = posted_at
          WHERE account_id = guarded_ids[i] AND (guarded_changes[i] >= 0 OR balance >= -guarded_changes[i]);
@@ -149,9 +159,9 @@ BEGIN
     END LOOP;
     INSERT INTO ledger_transfers
         (id, debit_account_id, credit_account_id, asset, amount, kind, reference, reverses_id, at, by, reason)
-    SELECT t.id, t.debit, t.credit, t.asset, t.amount, t.kind, t.ref, t.reverses, posted_at, posted_by, t.reason
-      FROM unnest(transfer_ids, debit_ids, credit_ids, assets, amounts, kinds, refs, reverses_ids, reasons)
-           AS t(id, debit, credit, asset, amount, kind, ref, reverses, reason);
+    SELECT (t->>0)::uuid, (t->>1)::uuid, (t->>2)::uuid, t->>3, (t->>4)::bigint, t->>5, t->>6, (t->>7)::uuid,
+           posted_at, posted_by, t->>8
+      FROM json_array_elements(posting->'transfers') AS t;
     FOR i IN 1 .. coalesce(array_length(other_ids, 1), 0) LOOP
         UPDATE ledger_balances SET balance = balance + other_changes[i], updated_at = posted_at
          WHERE account_id = other_ids[i];

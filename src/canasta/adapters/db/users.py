@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from canasta.adapters.db.driver import Prebuilt, fetch_one
 from canasta.adapters.db.tables import tokens, users
 from canasta.domain.access import Actor, Role
 from canasta.domain.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
@@ -146,7 +147,7 @@ def _check_shape(token: str) -> None:
 
 
 # Built once: every authenticated request runs it.
-_TOKEN_OWNER = (
+_TOKEN_OWNER = Prebuilt(
     select(users.c.id, users.c.name, users.c.role, users.c.area_codes, users.c.is_active, tokens.c.expires_at,
            tokens.c.revoked_at)
     .join(users, users.c.id == tokens.c.user_id)
@@ -157,16 +158,17 @@ _TOKEN_OWNER = (
 def authenticate_token(connection: Connection, token: str, *, at: datetime) -> Actor:
     """The actor behind a bearer token; raises :class:`InvalidTokenError` if it is not valid at ``at``."""
     _check_shape(token)
-    row = connection.execute(_TOKEN_OWNER, {"digest": _digest(token)}).first()
+    # Every request asks this: the driver runs it directly on PostgreSQL (timestamps are only compared here).
+    row = fetch_one(connection, _TOKEN_OWNER, {"digest": _digest(token)})
     if row is None:
         raise InvalidTokenError("unknown")
-    if row.revoked_at is not None:
+    if row["revoked_at"] is not None:
         raise InvalidTokenError("revoked")
-    if not row.is_active:
+    if not row["is_active"]:
         raise InvalidTokenError("inactive_user")
-    if row.expires_at <= at:
+    if row["expires_at"] <= at:
         raise InvalidTokenError("expired")
-    return Actor(user_id=row.id, name=row.name, role=Role(row.role), area_codes=tuple(row.area_codes or ()))
+    return Actor(user_id=row["id"], name=row["name"], role=Role(row["role"]), area_codes=tuple(row["area_codes"] or ()))
 
 
 def revoke_token(connection: Connection, token: str, *, at: datetime) -> bool:
