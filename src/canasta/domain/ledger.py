@@ -34,6 +34,7 @@ Errors (all from :mod:`canasta.domain.errors`)::
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,6 +71,7 @@ MAX_REASON = 500
 _BENEFIT = re.compile(r"benefit:[a-z][a-z0-9_-]{1,31}")  # the programme code's own pattern
 _COMMODITY = re.compile(r"commodity:[a-z][a-z0-9_.-]{0,47}")
 _MONEY = re.compile(r"money:[A-Z]{3}")
+_ASSET = re.compile(f"{_BENEFIT.pattern}|{_COMMODITY.pattern}|{_MONEY.pattern}")
 
 
 class AccountKind(StrEnum):
@@ -162,9 +164,15 @@ def money_asset(currency: str) -> str:
     return check_asset(f"money:{currency}")
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_asset(asset: str) -> bool:
+    # Every account and transfer checks its asset, and a country has a few hundred: each is matched once.
+    return _ASSET.fullmatch(asset) is not None
+
+
 def check_asset(asset: str) -> str:
     """Return ``asset`` when it is well formed; raise :class:`ValidationError` (field ``asset``) otherwise."""
-    if not any(pattern.fullmatch(asset) for pattern in (_BENEFIT, _COMMODITY, _MONEY)):
+    if type(asset) is not str or not _is_asset(asset):
         raise ValidationError(
             f"{asset!r} is not an asset: use benefit:<programme code>, commodity:<name> or money:<ISO 4217 code>",
             field="asset",
@@ -191,6 +199,11 @@ class Account:
         check_asset(self.asset)
         if not isinstance(self.owner_id, UUID):
             raise ValidationError("an account's owner is identified by a UUID", field="owner_id")
+
+    def __hash__(self) -> int:
+        # As the generated one, but on the owner's integer: UUID.__hash__ is a Python call, and a posting hashes
+        # its accounts dozens of times (dicts of ids, changes, lock order).
+        return hash((self.kind, self.asset, self.owner_id.int))
 
     @property
     def can_go_negative(self) -> bool:
