@@ -30,9 +30,11 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(CANASTA) demo --dir $(DEMO_DIR) --households $(DEMO_HOUSEHOLDS)
 
-## test: the whole suite (PostgreSQL tests run where CANASTA_TEST_POSTGRES_URL or 127.0.0.1:5432 answers)
+## test: the whole suite (PostgreSQL tests run where CANASTA_TEST_POSTGRES_URL or 127.0.0.1:5432 answers), in one
+## process per core (PYTEST_WORKERS=0 runs it in one); a test file's tests stay together in one process
+PYTEST_WORKERS ?= auto
 test: install-test
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests

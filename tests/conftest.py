@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,8 @@ LEAK_CANARIES = ("José", "Peña", "Núñez", "V-1234567", "4121234567", "hipert
 class _LeakWatch(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.leaks: list[str] = []
+        self.leaks: list[str] = []  # the first few, to show
+        self.count = 0  # all of them
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -103,8 +105,10 @@ class _LeakWatch(logging.Handler):
             " " + (self.formatter or logging.Formatter()).formatException(record.exc_info) if record.exc_info else ""
         )
         found = [canary for canary in LEAK_CANARIES if canary in text]
-        if found and len(self.leaks) < 20:
-            self.leaks.append(f"{record.name}: {found} in {text[:300]!r}")
+        if found:
+            self.count += 1
+            if len(self.leaks) < 20:
+                self.leaks.append(f"{record.name}: {found} in {text[:300]!r}")
 
 
 _LEAK_WATCH = _LeakWatch()
@@ -112,6 +116,16 @@ _LEAK_WATCH = _LeakWatch()
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     logging.getLogger().addHandler(_LEAK_WATCH)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_leaked() -> Iterator[None]:
+    """The test during which something leaked fails (so the watch also holds when the suite runs in several
+    processes, each with its own watch); the session's end reports whatever leaked outside a test."""
+    before = _LEAK_WATCH.count
+    yield
+    if _LEAK_WATCH.count > before:
+        pytest.fail(f"personal data or tokens were logged during this test: {_LEAK_WATCH.leaks[-1]}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

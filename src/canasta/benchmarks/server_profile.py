@@ -43,6 +43,7 @@ Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 _ROUTE: contextvars.ContextVar[str] = contextvars.ContextVar("route", default="(outside a request)")
 
 
+_CHANGES = re.compile(r"\b(?:(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM)\s+([\w.\"]+)", re.I)
 _CALL = re.compile(r"^\s*SELECT\s+(\w+)\s*\(", re.I)  # a function called for its effect: SELECT canasta_post(...)
 _TARGET = re.compile(r"^\s*(?:(SELECT)\b.*?\bFROM|(INSERT)\s+INTO|(UPDATE)|(DELETE)\s+FROM)\s+([\w.\"]+)", re.I | re.S)
 
@@ -51,7 +52,13 @@ _TARGET = re.compile(r"^\s*(?:(SELECT)\b.*?\bFROM|(INSERT)\s+INTO|(UPDATE)|(DELE
 def statement_shape(statement: str) -> str:
     """A statement named by its verb and its first table: ``SELECT users``, ``UPDATE ledger_balances``. (A
     ``SELECT`` is named after the first ``FROM`` in its text, which may be a sub-query's; a ``SELECT`` of one
-    function with no ``FROM``, after the function: ``SELECT canasta_post()``.)"""
+    function with no ``FROM``, after the function: ``SELECT canasta_post()``; a ``WITH`` holding an ``INSERT``,
+    ``UPDATE`` or ``DELETE``, after the first of them.)"""
+    if statement.lstrip()[:4].upper() == "WITH":  # named after the first statement inside that changes a table
+        changes = _CHANGES.search(statement)
+        if changes is not None:
+            verb = next(group for group in changes.groups()[:3] if group)
+            return f"{verb.upper()} {changes.group(4).strip(chr(34))}"
     found = _TARGET.match(statement)
     if found is None and (called := _CALL.match(statement)) is not None:
         return f"SELECT {called.group(1)}()"
